@@ -1,0 +1,358 @@
+"""The scheduler: fills each lane up to its cap, runs stages, applies retries, follows the store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import httpx
+
+from .errors import HaulError, LocalWriteError, PermanentError, TransientError
+from .events import (
+    BatchProgressed,
+    EventBus,
+    ItemQueued,
+    ItemStateChanged,
+    LaneChanged,
+    LineLogged,
+)
+from .http import make_client
+from .lanes import Lane
+from .models import STAGE_ORDER, TERMINAL_STATES, Item, Stage, State
+from .progress import ProgressBoard
+from .redact import redact_text, redact_url
+from .retry import backoff_delay
+from .settings import Settings
+from .stages.base import Advance, Outcome, StageContext, StageHandler
+from .stages.download import download
+from .stages.importer import import_file
+from .stages.partial import partial_path
+from .store import Store
+
+logger = logging.getLogger("haul.engine")
+
+HANDLERS: dict[Stage, StageHandler] = {Stage.DOWNLOAD: download, Stage.IMPORT: import_file}
+TICK_SECONDS = 0.25
+
+_REQUEUE = "requeue"  # interrupted by a lane pause or shutdown: back to queued
+_EXTERNAL = "external"  # a person already moved the item (pause, cancel): leave the state be
+
+
+class Engine:
+    """One per data folder (the facade holds the lock). Reads the store; never caches truth."""
+
+    def __init__(self, store: Store, settings: Settings, bus: EventBus) -> None:
+        self.store = store
+        self.settings = settings
+        self.bus = bus
+        self.lanes = {stage: Lane(stage, cap) for stage, cap in settings.default_caps().items()}
+        self.board = ProgressBoard()
+        self.failed = 0
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._interrupts: dict[int, str] = {}
+        self._log_buffer: list[tuple[int, float, str, str]] = []
+        self._dirty_batches: set[int] = set()
+        self._data_version = -1
+        self._last_sync = 0.0
+        self._last_item_id = 0
+        self._next_due: float | None = None
+        self._client: httpx.AsyncClient | None = None
+        self.globally_paused = False
+
+    # -- pokes from the facade (same process) ---------------------------------------------
+
+    def wake(self) -> None:
+        """Look at the store again now (a submission, a cap or a pause changed)."""
+        self._data_version = -1
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    # -- the main loop ------------------------------------------------------------------
+
+    async def run(self, until_idle: bool = False) -> None:
+        """Work until stopped (or, with until_idle, until nothing runnable is left)."""
+        await self.store.init_lanes(self.settings.default_caps())
+        for item_id in await self.store.recover():
+            self.log(item_id, "info", "interrupted by a stop; back in the queue")
+        self._last_item_id = await self.store.max_item_id()
+        self._last_sync = time.time()
+        self._client = make_client(self.settings)
+        ticker = asyncio.create_task(self._tick_forever())
+        try:
+            await self._loop(until_idle)
+        finally:
+            await self._interrupt_all()
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            await self._tick()
+            await self._client.aclose()
+
+    async def _loop(self, until_idle: bool) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            await self._follow_store()
+            now = time.time()
+            if self._next_due is not None and self._next_due <= now:
+                await self.store.promote_due(now)
+                self._next_due = await self.store.next_due()
+            for lane in self.lanes.values():
+                await self._fill(lane)
+            if until_idle and await self._idle():
+                return
+            await self._sleep()
+
+    async def _sleep(self) -> None:
+        timeout = self.settings.poll_seconds
+        if self._next_due is not None:
+            timeout = max(0.0, min(timeout, self._next_due - time.time()))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
+
+    async def _idle(self) -> bool:
+        if any(lane.tasks for lane in self.lanes.values()):
+            return False
+        open_stages = [lane.stage for lane in self.lanes.values() if not lane.paused]
+        return not await self.store.has_work(open_stages)
+
+    async def _fill(self, lane: Lane) -> None:
+        if lane.free <= 0:
+            return
+        for item in await self.store.claim(lane.stage, lane.free):
+            self._announce(item, State.RUNNING)
+            task = asyncio.create_task(self._work(lane, item), name=f"item-{item.id}")
+            lane.tasks[item.id] = task
+
+    # -- following the store (other processes write there too) ------------------------------
+
+    async def _follow_store(self) -> None:
+        version = await self.store.data_version()
+        if version == self._data_version:
+            return
+        self._data_version = version
+        await self._sync_lanes()
+        await self._sync_items()
+        self._next_due = await self.store.next_due()
+
+    async def _sync_lanes(self) -> None:
+        rows = await self.store.lanes()
+        self.globally_paused = await self.store.globally_paused()
+        for stage, lane in self.lanes.items():
+            row = rows.get(stage)
+            if row is None:
+                continue
+            paused = row.paused or self.globally_paused
+            if (row.cap, paused) != (lane.cap, lane.paused):
+                lane.cap, lane.paused = row.cap, paused
+                self.bus.publish(LaneChanged(stage, lane.cap, lane.paused, lane.running))
+            if lane.paused:
+                for item_id, task in lane.tasks.items():
+                    self._interrupts.setdefault(item_id, _REQUEUE)
+                    task.cancel()
+
+    async def _sync_items(self) -> None:
+        running = {item_id: lane for lane in self.lanes.values() for item_id in lane.tasks}
+        if running:
+            states = await self.store.states_of(list(running))
+            for item_id, state in states.items():
+                if state != State.RUNNING and item_id not in self._interrupts:
+                    self._interrupts[item_id] = _EXTERNAL
+                    running[item_id].tasks[item_id].cancel()
+        since, self._last_sync = self._last_sync, time.time()
+        for item in await self.store.changed_since(since - 1.0):
+            if item.id > self._last_item_id:
+                self._last_item_id = item.id
+                self.bus.publish(
+                    ItemQueued(
+                        item.id,
+                        item.batch_id,
+                        redact_url(item.source),
+                        item.kind,
+                        item.stage,
+                        item.parent_id,
+                    )
+                )
+            if item.id not in running:
+                self._announce(item, item.state)
+            if item.state in TERMINAL_STATES or item.state == State.CANCELLED:
+                partial_path(self.settings.partial_dir, item.id).unlink(missing_ok=True)
+
+    # -- running one item -----------------------------------------------------------------
+
+    def _context(self) -> StageContext:
+        assert self._client is not None
+        return StageContext(self.settings, self.store, self._client, self.board.report, self.log)
+
+    async def _work(self, lane: Lane, item: Item) -> None:
+        handler = HANDLERS.get(item.stage)
+        try:
+            if handler is None:
+                raise PermanentError(f"the {item.stage} stage is not available in this version")
+            outcome = await handler(self._context(), item)
+            await self._succeeded(item, outcome)
+        except asyncio.CancelledError:
+            await self._interrupted(item)
+        except LocalWriteError as exc:
+            await self._local_failure(item, exc)
+        except TransientError as exc:
+            await self._transient(item, exc)
+        except HaulError as exc:
+            await self._failed(item, str(exc))
+        except Exception as exc:  # a bug must fail one item, not the engine
+            logger.exception("internal error on item %s", item.id)
+            await self._failed(item, f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            lane.tasks.pop(item.id, None)
+            self.board.forget(item.id)
+            self._interrupts.pop(item.id, None)
+            self._wake.set()
+
+    async def _succeeded(self, item: Item, outcome: Outcome) -> None:
+        if isinstance(outcome, Advance):
+            moved = await self.store.finish_running(
+                item.id,
+                State.QUEUED,
+                outcome="ok",
+                stage=outcome.stage.value,
+                stage_attempts=0,
+                **outcome.fields,
+            )
+            if outcome.message:
+                self.log(item.id, "info", outcome.message)
+            if moved:
+                self._announce(item, State.QUEUED, stage=outcome.stage)
+            return
+        self.log(item.id, "info", outcome.message)
+        partial_path(self.settings.partial_dir, item.id).unlink(missing_ok=True)
+        state = State.DONE if outcome.done else State.SKIPPED
+        self._announce(item, state, entry_id=outcome.entry_id)
+
+    async def _interrupted(self, item: Item) -> None:
+        why = self._interrupts.get(item.id, _REQUEUE)
+        if why == _REQUEUE:
+            await self.store.finish_running(item.id, State.QUEUED, outcome="interrupted")
+            self.log(item.id, "info", "interrupted; it will continue from its checkpoint")
+            self._announce(item, State.QUEUED)
+            return
+        current = await self.store.item(item.id)
+        state = current.state if current else State.CANCELLED
+        await self.store.close_attempt(item.id, state.value)
+        self.log(item.id, "info", f"{state.value} while running")
+        if state == State.CANCELLED:
+            partial_path(self.settings.partial_dir, item.id).unlink(missing_ok=True)
+        self._announce(item, state)
+
+    async def _transient(self, item: Item, exc: TransientError) -> None:
+        message = redact_text(str(exc))
+        transfer = await self.store.transfer(item.id)
+        if transfer.stage_attempts >= self.settings.max_attempts:
+            await self._failed(
+                item, f"{message} (gave up after {transfer.stage_attempts} attempts)"
+            )
+            return
+        delay = backoff_delay(
+            transfer.stage_attempts,
+            self.settings.backoff_base_seconds,
+            self.settings.backoff_max_seconds,
+            exc.retry_after,
+        )
+        not_before = time.time() + delay
+        moved = await self.store.finish_running(
+            item.id, State.RETRY_WAIT, outcome="retry", error=message, not_before=not_before
+        )
+        self.log(item.id, "warning", f"{message}; trying again in {delay:.1f} s")
+        if moved:
+            self._next_due = min(self._next_due or not_before, not_before)
+            self._announce(item, State.RETRY_WAIT, error=message, not_before=not_before)
+
+    async def _failed(self, item: Item, message: str) -> None:
+        message = redact_text(message)
+        partial = partial_path(self.settings.partial_dir, item.id)
+        if partial.exists() and partial.stat().st_size == 0:
+            partial.unlink()
+        if await self.store.finish_running(item.id, State.FAILED, outcome="failed", error=message):
+            self.failed += 1
+            self.log(item.id, "error", message)
+            self._announce(item, State.FAILED, error=message)
+
+    async def _local_failure(self, item: Item, exc: LocalWriteError) -> None:
+        """Disk trouble: stop the lane instead of retrying into a full disk."""
+        message = redact_text(str(exc))
+        await self.store.finish_running(item.id, State.QUEUED, outcome="local", error=message)
+        await self.store.set_lane(item.stage, paused=True)
+        self.log(item.id, "error", f"{message}; the {item.stage} lane is paused until resumed")
+        self._announce(item, State.QUEUED, error=message)
+        self.wake()
+
+    async def _interrupt_all(self) -> None:
+        tasks = [task for lane in self.lanes.values() for task in lane.tasks.values()]
+        for lane in self.lanes.values():
+            for item_id, task in lane.tasks.items():
+                self._interrupts.setdefault(item_id, _REQUEUE)
+                task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- telling listeners ------------------------------------------------------------------
+
+    def _announce(
+        self,
+        item: Item,
+        state: State,
+        *,
+        stage: Stage | None = None,
+        error: str | None = None,
+        entry_id: int | None = None,
+        not_before: float | None = None,
+    ) -> None:
+        self._dirty_batches.add(item.batch_id)
+        self.bus.publish(
+            ItemStateChanged(
+                item.id,
+                item.batch_id,
+                stage or item.stage,
+                state,
+                item.attempts,
+                error if error is not None else (item.error if state == item.state else None),
+                entry_id if entry_id is not None else item.entry_id,
+                not_before if not_before is not None else item.not_before,
+            )
+        )
+
+    def log(self, item_id: int, level: str, message: str) -> None:
+        """A line in the item's own log (written in batches) and an event now."""
+        message = redact_text(message)
+        self._log_buffer.append((item_id, time.time(), level, message))
+        self.bus.publish(LineLogged(item_id, level, message))
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            try:
+                await self._tick()
+            except Exception:
+                logger.exception("engine tick failed")
+
+    async def _tick(self) -> None:
+        for event in self.board.flush():
+            self.bus.publish(event)
+        lines, self._log_buffer = self._log_buffer, []
+        await self.store.log(lines)
+        batches, self._dirty_batches = sorted(self._dirty_batches), set()
+        if batches:
+            for row in await self.store.batch_rows(batches):
+                self.bus.publish(
+                    BatchProgressed(
+                        row["id"], row["items"], row["stages"], row["failed"], row["percent"]
+                    )
+                )
+
+    def running_counts(self) -> dict[Stage, int]:
+        return {stage: self.lanes[stage].running for stage in STAGE_ORDER}

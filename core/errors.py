@@ -1,0 +1,43 @@
+"""Errors that carry a message written for a person, not a traceback."""
+
+from __future__ import annotations
+
+
+class HaulError(Exception):
+    """Base of every error haul raises on purpose."""
+
+
+class InvalidSource(HaulError):
+    """A submitted line that cannot be queued; the message says why."""
+
+
+class SettingsError(HaulError):
+    """A setting (file, environment or flag) that cannot be used."""
+
+
+class EngineBusy(HaulError):
+    """Another engine already owns this data folder."""
+
+
+class StageError(HaulError):
+    """A stage failed; subclasses say whether trying again may help."""
+
+
+class TransientError(StageError):
+    """A failure worth another attempt (network trouble, 5xx, 429)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentError(StageError):
+    """A failure that another attempt would only repeat (most 4xx, bad content)."""
+
+
+class RestartDownload(TransientError):
+    """The partial file cannot be continued; the next attempt starts from zero."""
+
+
+class LocalWriteError(StageError):
+    """Writing on this machine failed (disk full, permissions): pause rather than retry."""

@@ -1,0 +1,217 @@
+"""The one door to the engine: the CLI and the TUI submit, steer and read through here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from .engine import Engine
+from .errors import HaulError
+from .events import EventBus, ItemQueued, Subscription
+from .lock import EngineLock
+from .models import STAGE_ORDER, Attempt, Item, Stage, State
+from .redact import redact_url
+from .settings import Settings
+from .sources import Refusal, judge
+from .stages.partial import partial_path
+from .store import Duplicate, Store
+
+PAUSABLE = (State.QUEUED, State.RUNNING, State.RETRY_WAIT)
+RETRYABLE = (State.FAILED, State.CANCELLED, State.RETRY_WAIT)
+CANCELLABLE = (State.QUEUED, State.RUNNING, State.RETRY_WAIT, State.PAUSED, State.FAILED)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What happened to each line of one paste or `haul add`."""
+
+    batch_id: int | None
+    added: list[Item]
+    duplicates: list[Duplicate]
+    refused: list[Refusal]
+
+
+class Haul:
+    """Facade over store, engine and events. Open it, use it, close it."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus = EventBus()
+        self.engine: Engine | None = None
+        self._lock = EngineLock(settings.home)
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Haul:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        store = await Store.open(settings.database_path)
+        await store.ensure_lanes(settings.default_caps())
+        return cls(settings, store)
+
+    async def close(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
+        await self.store.close()
+
+    async def __aenter__(self) -> Haul:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # -- the engine -------------------------------------------------------------------------
+
+    async def run(self, until_idle: bool = False, role: str = "haul run") -> int:
+        """Run the engine here; returns how many items failed meanwhile."""
+        self._lock.acquire(role)
+        try:
+            self.engine = Engine(self.store, self.settings, self.bus)
+            await self.engine.run(until_idle=until_idle)
+            return self.engine.failed
+        finally:
+            self.engine = None
+            self._lock.release()
+
+    def stop(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
+
+    def engine_holder(self) -> dict[str, Any] | None:
+        """Who runs the engine on this data folder, when it is not this process."""
+        return None if self.engine is not None else self._lock.holder()
+
+    def _poke(self) -> None:
+        if self.engine is not None:
+            self.engine.wake()
+
+    # -- input --------------------------------------------------------------------------
+
+    async def submit(
+        self, lines: Iterable[str], *, priority: int = 0, label: str | None = None
+    ) -> Submission:
+        """Judge every line at the door; queue the valid new ones as one batch."""
+        judged = judge(lines, self.settings.network_policy, self.settings.batch_limit)
+        added = await self.store.add_sources(judged.sources, priority=priority, label=label)
+        repeats = [
+            Duplicate(source.given, item.id, item.state)
+            for source in judged.repeats
+            for item in added.added
+            if item.key == source.key
+        ]
+        for item in added.added:
+            self.bus.publish(
+                ItemQueued(item.id, item.batch_id, redact_url(item.source), item.kind, item.stage)
+            )
+        self._poke()
+        return Submission(added.batch_id, added.added, added.duplicates + repeats, judged.refused)
+
+    # -- steering -------------------------------------------------------------------------
+
+    async def _known(self, ids: Sequence[int]) -> None:
+        missing = sorted(set(ids) - await self.store.existing_ids(ids))
+        if missing:
+            raise HaulError(f"no such item: {', '.join(map(str, missing))}")
+
+    async def pause(self, ids: Sequence[int] | None = None) -> list[int]:
+        """Pause items (a running download stops, keeping its partial file), or everything."""
+        if ids is None:
+            await self.store.set_globally_paused(True)
+            self._poke()
+            return []
+        await self._known(ids)
+        moved = await self.store.set_states(ids, State.PAUSED, PAUSABLE)
+        self._poke()
+        return moved
+
+    async def resume(self, ids: Sequence[int] | None = None) -> list[int]:
+        """Resume items, or everything: the global switch, every lane and every paused item."""
+        if ids is None:
+            await self.store.set_globally_paused(False)
+            for stage in STAGE_ORDER:
+                await self.store.set_lane(stage, paused=False)
+            moved = await self.store.set_states(None, State.QUEUED, (State.PAUSED,))
+        else:
+            await self._known(ids)
+            moved = await self.store.set_states(ids, State.QUEUED, (State.PAUSED,))
+        self._poke()
+        return moved
+
+    async def set_lane_paused(self, stage: Stage, paused: bool) -> None:
+        await self.store.set_lane(stage, paused=paused)
+        self._poke()
+
+    async def set_cap(self, stage: Stage, cap: int) -> None:
+        if not 1 <= cap <= 256:
+            raise HaulError(f"a lane cap must be between 1 and 256, not {cap}")
+        await self.store.set_lane(stage, cap=cap)
+        self._poke()
+
+    async def cancel(self, ids: Sequence[int]) -> list[int]:
+        await self._known(ids)
+        moved = await self.store.set_states(ids, State.CANCELLED, CANCELLABLE)
+        for item_id in moved:
+            partial_path(self.settings.partial_dir, item_id).unlink(missing_ok=True)
+        self._poke()
+        return moved
+
+    async def retry(self, ids: Sequence[int]) -> list[int]:
+        """Failed, cancelled or waiting items go back in the queue now, with fresh attempts."""
+        await self._known(ids)
+        moved = await self.store.set_states(
+            ids, State.QUEUED, RETRYABLE, stage_attempts=0, error=None, not_before=None
+        )
+        self._poke()
+        return moved
+
+    async def set_priority(self, ids: Sequence[int], priority: int) -> int:
+        await self._known(ids)
+        count = await self.store.set_priority(ids, priority)
+        self._poke()
+        return count
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def items(self, states: Iterable[State] | None = None) -> list[Item]:
+        return await self.store.items(states=states)
+
+    async def item(self, item_id: int) -> Item | None:
+        return await self.store.item(item_id)
+
+    async def attempts(self, item_id: int) -> list[Attempt]:
+        return await self.store.attempts(item_id)
+
+    async def item_log(self, item_id: int, limit: int = 200) -> list[tuple[float, str, str]]:
+        return await self.store.item_log(item_id, limit)
+
+    async def library(self) -> list[dict[str, Any]]:
+        return await self.store.entries()
+
+    async def status(self) -> dict[str, Any]:
+        """Per batch progress and per lane counts, straight from the store."""
+        lanes = await self.store.lanes()
+        counts = await self.store.lane_counts()
+        globally = await self.store.globally_paused()
+        return {
+            "batches": await self.store.batch_rows(),
+            "lanes": {
+                stage.value: {
+                    "cap": lanes[stage].cap if stage in lanes else 0,
+                    "running": counts[stage]["running"],
+                    "queued": counts[stage]["queued"],
+                    "paused": globally or (stage in lanes and lanes[stage].paused),
+                    "paused_items": counts[stage]["paused"],
+                }
+                for stage in STAGE_ORDER
+            },
+            "paused": globally,
+        }
+
+    def subscribe(self, limit: int = 10_000) -> Subscription:
+        return self.bus.subscribe(limit)
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self.bus.unsubscribe(subscription)

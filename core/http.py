@@ -1,0 +1,164 @@
+"""The HTTP client: no silent proxies, redirects followed by hand, the guard at connect time."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from .errors import InvalidSource, PermanentError
+from .guard import NetworkPolicy, parse_address
+from .redact import redact_url
+from .settings import Settings
+from .sources import check_url
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_CROSS_ORIGIN_DROPPED = ("authorization", "cookie", "proxy-authorization")
+
+
+class TargetRefused(PermanentError):
+    """The resolved address of a host is one the network policy refuses."""
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves the host itself, checks every address, and connects to the checked one.
+
+    Checking here, not before the request, means a name that resolves to a private
+    address (or changes its answer between check and connect) is still refused.
+    """
+
+    def __init__(self, policy: NetworkPolicy) -> None:
+        self._policy = policy
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await self._resolve(host, port, timeout)
+        refusals = [self._policy.refuse_address(address, host) for address in addresses]
+        allowed = [a for a, why in zip(addresses, refusals, strict=True) if why is None]
+        if not allowed:
+            reason = next((why for why in refusals if why), f"{host} has no address")
+            raise TargetRefused(f"refused target: {reason}")
+        last_error: Exception | None = None
+        for address in allowed:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:
+                last_error = exc
+        assert last_error is not None
+        raise last_error
+
+    async def _resolve(self, host: str, port: int, timeout: float | None) -> list[Any]:
+        literal = parse_address(host)
+        if literal is not None:
+            return [literal]
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, TimeoutError) as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        seen: list[Any] = []
+        for info in infos:
+            address = parse_address(str(info[4][0]))
+            if address is not None and address not in seen:
+                seen.append(address)
+        return seen
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise TargetRefused("unix sockets are not a download target")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with its connection pool built on the guarded backend."""
+
+    def __init__(self, policy: NetworkPolicy, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(policy),
+        )
+
+
+def make_client(settings: Settings) -> httpx.AsyncClient:
+    """One shared client per engine: reused connections matter most for small files."""
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30)
+    policy = settings.network_policy
+    transport: httpx.AsyncBaseTransport = (
+        httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+        if policy.allow_private
+        else GuardedTransport(policy, limits)
+    )
+    timeout = httpx.Timeout(
+        connect=settings.connect_timeout_seconds,
+        read=settings.read_timeout_seconds,
+        write=settings.read_timeout_seconds,
+        pool=None,
+    )
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=timeout,
+        headers={"User-Agent": settings.user_agent, "Accept-Encoding": "identity"},
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
+
+
+async def open_following(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    policy: NetworkPolicy,
+    max_redirects: int,
+) -> tuple[httpx.Response, str]:
+    """GET with redirects followed by hand: each hop is checked like a typed URL.
+
+    Returns the streaming response (the caller closes it) and the final URL. A redirect's
+    body is never read.
+    """
+    current = url
+    headers = dict(headers)
+    for _hop in range(max_redirects + 1):
+        request = client.build_request("GET", current, headers=headers)
+        response = await client.send(request, stream=True)
+        location = response.headers.get("location")
+        if response.status_code not in REDIRECT_STATUSES or not location:
+            return response, current
+        await response.aclose()
+        target = urljoin(current, location.strip())
+        try:
+            check_url(target, policy)
+        except InvalidSource as exc:
+            raise PermanentError(
+                f"the server redirected to {redact_url(target)}, which was refused: {exc}"
+            ) from exc
+        if _origin(target) != _origin(current):
+            for name in _CROSS_ORIGIN_DROPPED:
+                headers.pop(name, None)
+        current = target
+    raise PermanentError(f"too many redirects (more than {max_redirects})")

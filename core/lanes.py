@@ -1,0 +1,27 @@
+"""A lane: the running tasks of one stage, under a cap and a pause switch."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from .models import Stage
+
+
+@dataclass
+class Lane:
+    """In-memory view of one stage's work; the cap and switch are mirrored from the store."""
+
+    stage: Stage
+    cap: int
+    paused: bool = False
+    tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+
+    @property
+    def running(self) -> int:
+        return len(self.tasks)
+
+    @property
+    def free(self) -> int:
+        """How many more items may start now (never negative after a cap is lowered)."""
+        return 0 if self.paused else max(0, self.cap - len(self.tasks))

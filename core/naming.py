@@ -1,0 +1,83 @@
+"""Safe file names for the library, and versioned names instead of overwriting."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from email.message import Message
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from pathvalidate import sanitize_filename
+
+MAX_NAME_BYTES = 255
+FALLBACK_NAME = "download"
+
+
+def name_from_disposition(header: str | None) -> str | None:
+    """The file name a Content-Disposition header suggests (RFC 6266, filename* included)."""
+    if not header:
+        return None
+    message = Message()
+    message["content-disposition"] = header
+    try:
+        name = message.get_filename()
+    except (ValueError, LookupError):
+        return None
+    return name or None
+
+
+def name_from_url(url: str) -> str | None:
+    """The last path segment of a URL, percent-decoded."""
+    path = urlsplit(url).path
+    segment = unquote(path.rstrip("/").rpartition("/")[2], errors="replace")
+    return segment or None
+
+
+def _clip(stem: str, suffix: str) -> str:
+    """Shorten the stem so the whole name fits MAX_NAME_BYTES in UTF-8."""
+    budget = MAX_NAME_BYTES - len(suffix.encode())
+    encoded = stem.encode()[: max(budget, 1)]
+    return encoded.decode(errors="ignore") + suffix
+
+
+def _sanitize(text: str) -> str:
+    return str(sanitize_filename(text, replacement_text="_", platform="universal")).strip(" .")
+
+
+def safe_name(candidate: str | None, content_type: str | None = None) -> str:
+    """A name with no traversal, separators, control characters or reserved words."""
+    raw = (candidate or "").replace("\\", "/").rpartition("/")[2]
+    stem, suffix = os.path.splitext(raw)
+    if len(suffix.encode()) > 32 or not _sanitize(suffix[1:]):
+        stem, suffix = raw, ""
+    if not suffix and content_type:
+        suffix = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ""
+    # Sanitise the stem in a short form first: pathvalidate clips long names from the end.
+    stem = _sanitize(stem.encode()[:MAX_NAME_BYTES].decode(errors="ignore")) or FALLBACK_NAME
+    name = _clip(stem, "." + _sanitize(suffix[1:]) if suffix else "")
+    return _sanitize(name) or FALLBACK_NAME
+
+
+def versioned(name: str, number: int) -> str:
+    """`name (n).ext`, for when `name.ext` is taken."""
+    if number <= 1:
+        return name
+    stem, suffix = os.path.splitext(name)
+    return _clip(stem, f" ({number}){suffix}")
+
+
+def inside(folder: Path, candidate: Path) -> bool:
+    """True when candidate resolves to a path inside folder (no escape by links or ..)."""
+    try:
+        candidate.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def title_from_name(name: str) -> str:
+    """A readable title from a file name: the stem, with separators as spaces."""
+    stem = os.path.splitext(name)[0]
+    title = " ".join(stem.replace("_", " ").replace("-", " ").split())
+    return title or name

@@ -1,0 +1,128 @@
+"""Settings from a TOML file, HAUL_* environment variables and flags, in rising precedence."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import platformdirs
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .errors import SettingsError
+from .guard import NetworkPolicy
+from .models import Stage
+
+
+def config_file() -> Path:
+    """The TOML settings file: HAUL_CONFIG, else config.toml in the user config dir."""
+    explicit = os.environ.get("HAUL_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path(platformdirs.user_config_dir("haul")) / "config.toml"
+
+
+def _default_home() -> Path:
+    return Path(platformdirs.user_data_dir("haul"))
+
+
+class Settings(BaseSettings):
+    """Everything a person may tune; names match the HAUL_* variables in the README."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HAUL_", extra="forbid", validate_default=True, populate_by_name=True
+    )
+
+    home: Path = Field(default_factory=_default_home)
+    max_concurrent_downloads: int = Field(
+        default=3,
+        ge=1,
+        le=256,
+        validation_alias=AliasChoices(
+            "HAUL_MAX_CONCURRENT_DOWNLOADS",
+            "MAX_CONCURRENT_DOWNLOADS",
+        ),
+    )
+    scrape_cap: int = Field(default=2, ge=1, le=256)
+    extract_cap: int = Field(default=4, ge=1, le=256)
+    import_cap: int = Field(default=2, ge=1, le=256)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    backoff_base_seconds: float = Field(default=2.0, ge=0, le=3600)
+    backoff_max_seconds: float = Field(default=600.0, ge=0, le=86400)
+    batch_limit: int = Field(default=10000, ge=1, le=10_000_000)
+    allow_private_networks: bool = False
+    allow_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    connect_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
+    read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    user_agent: str = "haul/0.1 (+https://github.com/haul)"
+    max_redirects: int = Field(default=10, ge=0, le=30)
+    checkpoint_seconds: float = Field(default=1.0, gt=0, le=60)
+    poll_seconds: float = Field(default=0.25, gt=0, le=5)
+
+    @field_validator("allow_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file()),
+        )
+
+    @property
+    def database_path(self) -> Path:
+        return self.home / "haul.db"
+
+    @property
+    def library_dir(self) -> Path:
+        return self.home / "library"
+
+    @property
+    def partial_dir(self) -> Path:
+        return self.home / "partial"
+
+    @property
+    def network_policy(self) -> NetworkPolicy:
+        return NetworkPolicy.from_settings(self.allow_private_networks, self.allow_hosts)
+
+    def default_caps(self) -> dict[Stage, int]:
+        return {
+            Stage.SCRAPE: self.scrape_cap,
+            Stage.EXTRACT: self.extract_cap,
+            Stage.DOWNLOAD: self.max_concurrent_downloads,
+            Stage.IMPORT: self.import_cap,
+        }
+
+
+def load_settings(**flags: Any) -> Settings:
+    """Settings with flags on top; raise SettingsError that names the bad setting."""
+    given = {name: value for name, value in flags.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "settings"
+            problems.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
+        raise SettingsError("bad setting — " + "; ".join(problems)) from exc
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"cannot read the settings file {config_file()}: {exc}") from exc

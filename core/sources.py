@@ -1,0 +1,138 @@
+"""Input at the door: turn a submitted line into a checked, normalised source or a reason."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from .errors import InvalidSource
+from .guard import NetworkPolicy
+from .models import Kind
+from .redact import redact_url
+
+MAX_URL_LENGTH = 2048
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
+_HOST_CHARS = re.compile(r"^[a-z0-9.\-_\[\]:%]+$")
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A line that passed the door: as given, its unique key, and its kind."""
+
+    given: str
+    key: str
+    kind: Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A line that did not pass, and why, in words a person understands."""
+
+    given: str
+    reason: str
+
+
+def _ascii_host(host: str) -> str:
+    try:
+        return host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError as exc:
+        raise InvalidSource(f"the host name {host!r} is not a valid domain name") from exc
+
+
+def normalise_url(url: str) -> str:
+    """The source key: lower-case scheme and host, no default port or fragment, path kept.
+
+    Raises InvalidSource when the URL cannot be split into those parts.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidSource(f"the URL cannot be read: {exc}") from exc
+    scheme = parts.scheme.lower()
+    host = _ascii_host(parts.hostname or "").lower().rstrip(".")
+    if not host:
+        raise InvalidSource("the URL has no host")
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+    path = parts.path or "/"
+    return urlunsplit(SplitResult(scheme, netloc, path, parts.query, ""))
+
+
+def check_url(line: str, policy: NetworkPolicy) -> Source:
+    """Validate a URL a person typed (or a page linked); raise InvalidSource with the reason."""
+    if len(line) > MAX_URL_LENGTH:
+        raise InvalidSource(
+            f"the URL is {len(line)} characters long; the limit is {MAX_URL_LENGTH}"
+        )
+    if _FORBIDDEN.search(line):
+        raise InvalidSource("the URL contains spaces or control characters")
+    scheme_match = _SCHEME.match(line)
+    if scheme_match is None or not line[scheme_match.end() :].startswith("//"):
+        if line.startswith(("/", "~", ".")):
+            raise InvalidSource("local files are not supported yet; give an http(s) URL")
+        raise InvalidSource("not a URL: it should start with http:// or https://")
+    scheme = scheme_match.group(1).lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise InvalidSource(f"unsupported scheme {scheme!r}: only http and https URLs are taken")
+    try:
+        parts = urlsplit(line)
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError as exc:
+        raise InvalidSource(f"the URL cannot be read: {exc}") from exc
+    if "@" in parts.netloc:
+        raise InvalidSource(
+            "the URL carries a user name or password (user:pass@); haul does not send "
+            "credentials written into URLs"
+        )
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise InvalidSource("the URL has no host")
+    if not _HOST_CHARS.match(_ascii_host(host)):
+        raise InvalidSource(f"the host {host!r} contains characters a host name cannot have")
+    reason = policy.refuse_host(host)
+    if reason is not None:
+        raise InvalidSource(f"refused target: {reason}")
+    return Source(given=line, key=normalise_url(line), kind=Kind.FILE)
+
+
+def read_lines(lines: Iterable[str]) -> list[str]:
+    """The lines worth judging: stripped, without blanks and # comments."""
+    return [s for s in (line.strip() for line in lines) if s and not s.startswith("#")]
+
+
+@dataclass
+class Judgement:
+    """A submission sorted at the door, before the store is asked about duplicates."""
+
+    sources: list[Source]
+    refused: list[Refusal]
+    repeats: list[Source]
+
+
+def judge(lines: Iterable[str], policy: NetworkPolicy, limit: int) -> Judgement:
+    """Sort lines into sources, refusals, and repeats within this same submission."""
+    result = Judgement([], [], [])
+    seen: set[str] = set()
+    for index, line in enumerate(read_lines(lines)):
+        if index >= limit:
+            result.refused.append(
+                Refusal(redact_url(line), f"over the batch limit of {limit} lines; submit it again")
+            )
+            continue
+        try:
+            source = check_url(line, policy)
+        except InvalidSource as exc:
+            result.refused.append(Refusal(redact_url(line), str(exc)))
+            continue
+        if source.key in seen:
+            result.repeats.append(source)
+        else:
+            seen.add(source.key)
+            result.sources.append(source)
+    return result

@@ -1,0 +1,154 @@
+"""The download stage: a URL to a complete, hashed, fsynced partial file, resumable."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from ..errors import PermanentError, TransientError
+from ..http import open_following
+from ..models import Item, Stage
+from ..naming import name_from_disposition
+from ..redact import redact_text
+from ..sources import normalise_url
+from .base import Advance, Finished, Outcome, StageContext
+from .partial import PartialFile, partial_path
+from .responses import Body, StartOver, plan_body, validator_of
+from .skip import skip_to_entry
+
+_MAX_START_OVERS = 2
+
+
+async def download(ctx: StageContext, item: Item) -> Outcome:
+    """Fetch item.source into its partial file, continuing from the last checkpoint."""
+    existing = await ctx.store.entry_by_final_key(item.key)
+    if existing is not None:
+        return await skip_to_entry(ctx, item, existing, item.final_url, "already in the library")
+    transfer = await ctx.store.transfer(item.id)
+    partial = PartialFile(partial_path(ctx.settings.partial_dir, item.id))
+    await partial.open_at(item.bytes_done)
+    validator, total = transfer.validator, item.bytes_total
+    try:
+        for _round in range(_MAX_START_OVERS + 1):
+            headers = {}
+            if partial.offset:
+                headers["Range"] = f"bytes={partial.offset}-"
+                if validator:
+                    headers["If-Range"] = validator
+            response, final_url = await _request(ctx, item, headers)
+            try:
+                final_key = normalise_url(final_url)
+                if final_key != item.key:
+                    existing = await ctx.store.entry_by_final_key(final_key)
+                    if existing is not None:
+                        return await skip_to_entry(
+                            ctx,
+                            item,
+                            existing,
+                            final_url,
+                            "its final URL is already in the library",
+                        )
+                plan = plan_body(response, partial.offset, total, validator)
+                if isinstance(plan, StartOver):
+                    ctx.log(item.id, "warning", f"{plan.why}; starting over from byte 0")
+                    partial.reset()
+                    validator, total = None, None
+                    await ctx.store.checkpoint(item.id, 0, None, None)
+                    continue
+                if isinstance(plan, Body):
+                    validator = validator_of(response) or validator
+                    total = plan.total
+                    await _stream(ctx, item, response, partial, total, validator)
+                return _advance(partial, response, final_url, total, validator)
+            finally:
+                await response.aclose()
+        raise TransientError("the server kept changing the file while it was downloaded")
+    finally:
+        await _checkpoint(ctx, item, partial, total, validator)
+        partial.close()
+
+
+async def _request(
+    ctx: StageContext, item: Item, headers: dict[str, str]
+) -> tuple[httpx.Response, str]:
+    try:
+        return await open_following(
+            ctx.client,
+            item.source,
+            headers,
+            ctx.settings.network_policy,
+            ctx.settings.max_redirects,
+        )
+    except httpx.TimeoutException as exc:
+        raise TransientError(f"the server did not answer in time ({type(exc).__name__})") from exc
+    except httpx.TransportError as exc:
+        raise TransientError(f"could not reach the server: {redact_text(str(exc))}") from exc
+    except httpx.InvalidURL as exc:
+        raise PermanentError(f"the URL cannot be requested: {exc}") from exc
+
+
+async def _stream(
+    ctx: StageContext,
+    item: Item,
+    response: httpx.Response,
+    partial: PartialFile,
+    total: int | None,
+    validator: str | None,
+) -> None:
+    """Write the body, fsyncing and recording a checkpoint every few seconds."""
+    interval = ctx.settings.checkpoint_seconds
+    next_checkpoint = time.monotonic() + interval
+    ctx.progress(item.id, partial.offset, total)
+    try:
+        async for chunk in response.aiter_raw():
+            partial.write(chunk)
+            ctx.progress(item.id, partial.offset, total)
+            if time.monotonic() >= next_checkpoint:
+                await _checkpoint(ctx, item, partial, total, validator)
+                next_checkpoint = time.monotonic() + interval
+    except httpx.TimeoutException as exc:
+        raise TransientError(
+            f"the transfer stalled after {partial.offset} bytes ({type(exc).__name__})"
+        ) from exc
+    except httpx.TransportError as exc:
+        raise TransientError(
+            f"the connection broke after {partial.offset} of {total or '?'} bytes: "
+            f"{redact_text(str(exc)) or type(exc).__name__}"
+        ) from exc
+    if total is not None and partial.offset != total:
+        raise TransientError(f"the server sent {partial.offset} of {total} bytes")
+
+
+async def _checkpoint(
+    ctx: StageContext, item: Item, partial: PartialFile, total: int | None, validator: str | None
+) -> None:
+    """fsync first, then record the offset: the database never runs ahead of the disk."""
+    offset = await partial.sync()
+    await ctx.store.checkpoint(item.id, offset, total, validator)
+
+
+def _advance(
+    partial: PartialFile,
+    response: httpx.Response,
+    final_url: str,
+    total: int | None,
+    validator: str | None,
+) -> Advance:
+    content_type = response.headers.get("content-type") if response.status_code < 300 else None
+    return Advance(
+        Stage.IMPORT,
+        {
+            "sha256": partial.sha256,
+            "final_url": final_url,
+            "content_type": content_type,
+            "file_name": name_from_disposition(response.headers.get("content-disposition")),
+            "bytes_done": partial.offset,
+            "bytes_total": total if total is not None else partial.offset,
+            "validator": validator,
+        },
+        message=f"downloaded {partial.offset} bytes",
+    )
+
+
+__all__ = ["Finished", "download"]

@@ -1,0 +1,92 @@
+"""The partial file of a download: resumable only from a checkpoint, hashed as it grows."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import LocalWriteError
+
+_READ_CHUNK = 1 << 20
+
+
+def partial_path(folder: Path, item_id: int) -> Path:
+    return folder / f"{item_id}.part"
+
+
+def _hash_prefix(path: Path, length: int) -> Any:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        remaining = length
+        while remaining > 0:
+            block = handle.read(min(_READ_CHUNK, remaining))
+            if not block:
+                break
+            digest.update(block)
+            remaining -= len(block)
+    return digest
+
+
+class PartialFile:
+    """Bytes on disk plus their running sha256; `offset` is what has been written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.digest: Any = hashlib.sha256()
+        self._handle: Any = None
+
+    async def open_at(self, checkpoint: int) -> None:
+        """Cut the file back to the last checkpoint and re-hash what is kept."""
+        try:
+            await asyncio.to_thread(self._open_at, checkpoint)
+        except OSError as exc:
+            raise LocalWriteError(f"cannot open the partial file {self.path}: {exc}") from exc
+
+    def _open_at(self, checkpoint: int) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        size = self.path.stat().st_size if self.path.exists() else 0
+        keep = min(size, max(checkpoint, 0))
+        self._handle = self.path.open("r+b" if self.path.exists() else "w+b")
+        self._handle.truncate(keep)
+        self._handle.seek(keep)
+        self.offset = keep
+        self.digest = _hash_prefix(self.path, keep) if keep else hashlib.sha256()
+
+    def reset(self) -> None:
+        """Start over from byte zero (the server ignored Range, or the file changed)."""
+        self._handle.seek(0)
+        self._handle.truncate(0)
+        self.offset = 0
+        self.digest = hashlib.sha256()
+
+    def write(self, chunk: bytes) -> None:
+        try:
+            self._handle.write(chunk)
+        except OSError as exc:
+            raise LocalWriteError(f"cannot write to {self.path}: {exc.strerror or exc}") from exc
+        self.digest.update(chunk)
+        self.offset += len(chunk)
+
+    async def sync(self) -> int:
+        """Flush and fsync; returns the offset that is now safe to record."""
+        if self._handle is None:
+            return self.offset
+        try:
+            self._handle.flush()
+            await asyncio.to_thread(os.fsync, self._handle.fileno())
+        except OSError as exc:
+            raise LocalWriteError(f"cannot save {self.path}: {exc.strerror or exc}") from exc
+        return self.offset
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    @property
+    def sha256(self) -> str:
+        return str(self.digest.hexdigest())

@@ -1,0 +1,665 @@
+"""The one place state lives: items, batches, lanes and the library, in SQLite (WAL)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ..models import (
+    FIRST_STAGE,
+    STAGE_ORDER,
+    Attempt,
+    Item,
+    Kind,
+    Stage,
+    State,
+)
+from ..sources import Source
+from .rows import ITEM_COLUMNS, attempt_from_row, item_from_row
+from .schema import upgrade
+
+_ITEM_FIELDS = frozenset(
+    {
+        "stage",
+        "state",
+        "priority",
+        "error",
+        "not_before",
+        "bytes_done",
+        "bytes_total",
+        "validator",
+        "final_url",
+        "content_type",
+        "file_name",
+        "sha256",
+        "dest_path",
+        "entry_id",
+        "title",
+        "stage_attempts",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A submitted line whose key is already queued (or done) as another item."""
+
+    given: str
+    item_id: int
+    state: State
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    """What one submission put in the store."""
+
+    batch_id: int | None
+    added: list[Item]
+    duplicates: list[Duplicate]
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Download bookkeeping the stages need but the public Item does not show."""
+
+    validator: str | None
+    content_type: str | None
+    file_name: str | None
+    sha256: str | None
+    dest_path: str | None
+    stage_attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class LaneRow:
+    stage: Stage
+    cap: int
+    paused: bool
+
+
+def _chunks(values: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class Store:
+    """Named queries over one aiosqlite connection; every write commits before returning."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self.db = db
+        self.path = path
+        # One connection serves many tasks: a transaction must not take in another's writes.
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, timeout=30, isolation_level=None)
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute("PRAGMA foreign_keys = ON")
+        await db.execute("PRAGMA busy_timeout = 30000")
+        await upgrade(db)
+        return cls(db, path)
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        async with self.db.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self.db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self.db.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Statements inside commit together, or not at all; the only way this class writes."""
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await self.db.rollback()
+                raise
+            await self.db.commit()
+
+    async def data_version(self) -> int:
+        """Changes whenever another connection (another process) commits."""
+        row = await self._one("PRAGMA data_version")
+        return int(row[0])
+
+    # -- submissions ---------------------------------------------------------------
+
+    async def add_sources(
+        self,
+        sources: Sequence[Source],
+        *,
+        priority: int = 0,
+        parent_id: int | None = None,
+        batch_id: int | None = None,
+        label: str | None = None,
+    ) -> Added:
+        """Queue every source whose key is new, in one transaction; report the rest."""
+        now = time.time()
+        created_batch = batch_id is None
+        async with self.transaction():
+            if batch_id is None:
+                async with self.db.execute(
+                    "INSERT INTO batches (created_at, label) VALUES (?, ?)", (now, label)
+                ) as cursor:
+                    batch_id = cursor.lastrowid
+            await self.db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS incoming "
+                "(n INTEGER PRIMARY KEY, key TEXT, given TEXT, kind TEXT, stage TEXT)"
+            )
+            await self.db.execute("DELETE FROM temp.incoming")
+            await self.db.executemany(
+                "INSERT INTO temp.incoming (key, given, kind, stage) VALUES (?, ?, ?, ?)",
+                [(s.key, s.given, s.kind.value, FIRST_STAGE[s.kind].value) for s in sources],
+            )
+            before = await self._one("SELECT coalesce(max(id), 0) FROM items")
+            await self.db.execute(
+                "INSERT INTO items (source, key, kind, stage, state, priority, batch_id, "
+                "parent_id, created_at, updated_at) "
+                "SELECT given, key, kind, stage, 'queued', ?, ?, ?, ?, ? FROM temp.incoming "
+                "WHERE true ORDER BY n ON CONFLICT (key) DO NOTHING",
+                (priority, batch_id, parent_id, now, now),
+            )
+            added_rows = await self._all(
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE id > ? ORDER BY id", (before[0],)
+            )
+            dup_rows = await self._all(
+                "SELECT inc.given, i.id, i.state FROM temp.incoming inc JOIN items i "
+                "ON i.key = inc.key WHERE i.id <= ? ORDER BY inc.n",
+                (before[0],),
+            )
+            if not added_rows and created_batch:
+                await self.db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+                batch_id = None
+            await self.db.execute("DELETE FROM temp.incoming")
+        return Added(
+            batch_id=batch_id,
+            added=[item_from_row(row) for row in added_rows],
+            duplicates=[Duplicate(row[0], row[1], State(row[2])) for row in dup_rows],
+        )
+
+    # -- reading items ---------------------------------------------------------------
+
+    async def item(self, item_id: int) -> Item | None:
+        row = await self._one(f"SELECT {ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,))
+        return item_from_row(row) if row else None
+
+    async def items(
+        self,
+        *,
+        states: Iterable[State] | None = None,
+        batch_id: int | None = None,
+        ids: Sequence[int] | None = None,
+        limit: int | None = None,
+    ) -> list[Item]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if states is not None:
+            names = [s.value for s in states]
+            clauses.append(f"state IN ({','.join('?' * len(names))})")
+            params.extend(names)
+        if batch_id is not None:
+            clauses.append("batch_id = ?")
+            params.append(batch_id)
+        if ids is not None:
+            clauses.append(f"id IN ({','.join('?' * len(ids))})")
+            params.extend(ids)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        tail = f" LIMIT {int(limit)}" if limit is not None else ""
+        rows = await self._all(
+            f"SELECT {ITEM_COLUMNS} FROM items {where} ORDER BY id{tail}", params
+        )
+        return [item_from_row(row) for row in rows]
+
+    async def max_item_id(self) -> int:
+        row = await self._one("SELECT coalesce(max(id), 0) FROM items")
+        return int(row[0])
+
+    async def transfer(self, item_id: int) -> Transfer:
+        row = await self._one(
+            "SELECT validator, content_type, file_name, sha256, dest_path, stage_attempts "
+            "FROM items WHERE id = ?",
+            (item_id,),
+        )
+        return Transfer(*row)
+
+    async def states_of(self, ids: Sequence[int]) -> dict[int, State]:
+        result: dict[int, State] = {}
+        for chunk in _chunks(list(ids)):
+            rows = await self._all(
+                f"SELECT id, state FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            result.update({row[0]: State(row[1]) for row in rows})
+        return result
+
+    # -- the engine's transitions ------------------------------------------------------
+
+    async def recover(self) -> list[int]:
+        """Items a crash left running go back to the queue; returns their ids."""
+        async with self.transaction():
+            rows = await self._all(
+                "UPDATE items SET state = 'queued', updated_at = ? WHERE state = 'running' "
+                "RETURNING id",
+                (time.time(),),
+            )
+        return [row[0] for row in rows]
+
+    async def claim(self, stage: Stage, limit: int) -> list[Item]:
+        """Mark up to `limit` queued items of a stage running (priority, then FIFO)."""
+        if limit <= 0:
+            return []
+        now = time.time()
+        async with self.transaction():
+            rows = await self._all(
+                f"UPDATE items SET state = 'running', attempts = attempts + 1, "
+                f"stage_attempts = stage_attempts + 1, not_before = NULL, updated_at = ? "
+                f"WHERE id IN (SELECT id FROM items WHERE stage = ? AND state = 'queued' "
+                f"ORDER BY priority DESC, id LIMIT ?) RETURNING {ITEM_COLUMNS}",
+                (now, stage.value, limit),
+            )
+            if rows:
+                await self.db.executemany(
+                    "INSERT INTO attempts (item_id, number, stage, started_at) VALUES (?, ?, ?, ?)",
+                    [(row[0], row[9], stage.value, now) for row in rows],
+                )
+        items = [item_from_row(row) for row in rows]
+        items.sort(key=lambda item: (-item.priority, item.id))
+        return items
+
+    async def changed_since(self, since: float) -> list[Item]:
+        """Items touched since a moment: how the engine learns of other processes' edits."""
+        rows = await self._all(
+            f"SELECT {ITEM_COLUMNS} FROM items WHERE updated_at >= ? ORDER BY id", (since,)
+        )
+        return [item_from_row(row) for row in rows]
+
+    async def promote_due(self, now: float) -> int:
+        """retry_wait items whose time has come become queued."""
+        async with self.transaction():
+            count = await self._write(
+                "UPDATE items SET state = 'queued', updated_at = ? "
+                "WHERE state = 'retry_wait' AND not_before <= ?",
+                (now, now),
+            )
+        return count
+
+    async def next_due(self) -> float | None:
+        row = await self._one("SELECT min(not_before) FROM items WHERE state = 'retry_wait'")
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def finish_running(
+        self,
+        item_id: int,
+        state: State,
+        *,
+        outcome: str,
+        error: str | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Move a running item on, unless someone paused or cancelled it meanwhile.
+
+        Also closes its open attempt. Returns False when the item was no longer running.
+        """
+        unknown = set(fields) - _ITEM_FIELDS
+        if unknown:
+            raise ValueError(f"not item fields: {sorted(unknown)}")
+        now = time.time()
+        columns = {"state": state.value, "error": error, "updated_at": now, **fields}
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        async with self.transaction():
+            changed = await self._write(
+                f"UPDATE items SET {assignments} WHERE id = ? AND state = 'running'",
+                (*columns.values(), item_id),
+            )
+            await self._close_attempt(item_id, now, outcome, error)
+        return changed == 1
+
+    async def _close_attempt(
+        self, item_id: int, now: float, outcome: str, error: str | None
+    ) -> None:
+        await self.db.execute(
+            "UPDATE attempts SET ended_at = ?, outcome = ?, error = ? WHERE id = "
+            "(SELECT max(id) FROM attempts WHERE item_id = ?) AND ended_at IS NULL",
+            (now, outcome, error, item_id),
+        )
+
+    async def close_attempt(self, item_id: int, outcome: str, error: str | None = None) -> None:
+        async with self.transaction():
+            await self._close_attempt(item_id, time.time(), outcome, error)
+
+    async def update_item(self, item_id: int, **fields: Any) -> None:
+        """Record stage bookkeeping (dest path, validator…) without changing state."""
+        async with self.transaction():
+            unknown = set(fields) - _ITEM_FIELDS
+            if unknown:
+                raise ValueError(f"not item fields: {sorted(unknown)}")
+            assignments = ", ".join(f"{name} = ?" for name in fields)
+            await self.db.execute(
+                f"UPDATE items SET {assignments}, updated_at = ? WHERE id = ?",
+                (*fields.values(), time.time(), item_id),
+            )
+
+    async def checkpoint(
+        self, item_id: int, bytes_done: int, bytes_total: int | None, validator: str | None
+    ) -> None:
+        """Record a resumable offset; call only after the partial file was fsynced."""
+        async with self.transaction():
+            await self.db.execute(
+                "UPDATE items SET bytes_done = ?, bytes_total = ?, validator = ? WHERE id = ?",
+                (bytes_done, bytes_total, validator, item_id),
+            )
+
+    async def log(self, lines: Sequence[tuple[int, float, str, str]]) -> None:
+        """Append (item_id, at, level, message) lines to the items' own logs."""
+        if not lines:
+            return
+        async with self.transaction():
+            await self.db.executemany(
+                "INSERT INTO item_log (item_id, at, level, message) VALUES (?, ?, ?, ?)", lines
+            )
+
+    async def item_log(self, item_id: int, limit: int = 200) -> list[tuple[float, str, str]]:
+        rows = await self._all(
+            "SELECT at, level, message FROM (SELECT id, at, level, message FROM item_log "
+            "WHERE item_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id",
+            (item_id, limit),
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    async def attempts(self, item_id: int) -> list[Attempt]:
+        rows = await self._all(
+            "SELECT item_id, number, stage, started_at, ended_at, outcome, error FROM attempts "
+            "WHERE item_id = ? ORDER BY id",
+            (item_id,),
+        )
+        return [attempt_from_row(row) for row in rows]
+
+    # -- control from people (any process) -----------------------------------------
+
+    async def set_states(
+        self, ids: Sequence[int] | None, new: State, allowed_from: Iterable[State], **fields: Any
+    ) -> list[int]:
+        """Move the given items (or all, when ids is None) between states; return the moved."""
+        async with self.transaction():
+            unknown = set(fields) - _ITEM_FIELDS
+            if unknown:
+                raise ValueError(f"not item fields: {sorted(unknown)}")
+            sources = [s.value for s in allowed_from]
+            columns = {"state": new.value, "updated_at": time.time(), **fields}
+            assignments = ", ".join(f"{name} = ?" for name in columns)
+            moved: list[int] = []
+            groups: Iterable[Sequence[int] | None] = [None] if ids is None else _chunks(list(ids))
+            for chunk in groups:
+                where = f"state IN ({','.join('?' * len(sources))})"
+                params: list[Any] = [*columns.values(), *sources]
+                if chunk is not None:
+                    where += f" AND id IN ({','.join('?' * len(chunk))})"
+                    params.extend(chunk)
+                rows = await self._all(
+                    f"UPDATE items SET {assignments} WHERE {where} RETURNING id", params
+                )
+                moved.extend(row[0] for row in rows)
+        return sorted(moved)
+
+    async def set_priority(self, ids: Sequence[int], priority: int) -> int:
+        async with self.transaction():
+            count = 0
+            for chunk in _chunks(list(ids)):
+                count += await self._write(
+                    f"UPDATE items SET priority = ? WHERE id IN ({','.join('?' * len(chunk))})",
+                    (priority, *chunk),
+                )
+        return count
+
+    async def existing_ids(self, ids: Sequence[int]) -> set[int]:
+        return set(await self.states_of(ids))
+
+    # -- lanes and the global switch ---------------------------------------------------
+
+    async def init_lanes(self, caps: dict[Stage, int]) -> None:
+        """Caps come from settings at each engine start; pauses survive restarts."""
+        async with self.transaction():
+            await self.db.executemany(
+                "INSERT INTO lanes (stage, cap) VALUES (?, ?) "
+                "ON CONFLICT (stage) DO UPDATE SET cap = excluded.cap",
+                [(stage.value, cap) for stage, cap in caps.items()],
+            )
+
+    async def ensure_lanes(self, caps: dict[Stage, int]) -> None:
+        async with self.transaction():
+            await self.db.executemany(
+                "INSERT INTO lanes (stage, cap) VALUES (?, ?) ON CONFLICT (stage) DO NOTHING",
+                [(stage.value, cap) for stage, cap in caps.items()],
+            )
+
+    async def lanes(self) -> dict[Stage, LaneRow]:
+        rows = await self._all("SELECT stage, cap, paused FROM lanes")
+        return {Stage(r[0]): LaneRow(Stage(r[0]), r[1], bool(r[2])) for r in rows}
+
+    async def set_lane(
+        self, stage: Stage, *, cap: int | None = None, paused: bool | None = None
+    ) -> None:
+        async with self.transaction():
+            if cap is not None:
+                await self.db.execute(
+                    "UPDATE lanes SET cap = ? WHERE stage = ?", (cap, stage.value)
+                )
+            if paused is not None:
+                await self.db.execute(
+                    "UPDATE lanes SET paused = ? WHERE stage = ?", (int(paused), stage.value)
+                )
+
+    async def globally_paused(self) -> bool:
+        row = await self._one("SELECT value FROM control WHERE name = 'paused'")
+        return bool(row and row[0] == "1")
+
+    async def set_globally_paused(self, paused: bool) -> None:
+        async with self.transaction():
+            await self.db.execute(
+                "INSERT INTO control (name, value) VALUES ('paused', ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                ("1" if paused else "0",),
+            )
+
+    async def lane_counts(self) -> dict[Stage, dict[str, int]]:
+        """Per stage: how many items are running, waiting to run, and paused."""
+        counts = {stage: {"running": 0, "queued": 0, "paused": 0} for stage in STAGE_ORDER}
+        rows = await self._all(
+            "SELECT stage, state, count(*) FROM items "
+            "WHERE state IN ('running', 'queued', 'retry_wait', 'paused') GROUP BY stage, state"
+        )
+        for stage, state, count in rows:
+            bucket = "queued" if state == "retry_wait" else state
+            counts[Stage(stage)][bucket] += count
+        return counts
+
+    async def has_work(self, runnable_stages: Iterable[Stage]) -> bool:
+        """Anything queued in an open lane, running, or waiting for a retry."""
+        names = [stage.value for stage in runnable_stages]
+        row = await self._one(
+            "SELECT EXISTS (SELECT 1 FROM items WHERE state IN ('running', 'retry_wait')) OR "
+            f"EXISTS (SELECT 1 FROM items WHERE state = 'queued' AND stage IN "
+            f"({','.join('?' * len(names)) or 'NULL'}))",
+            names,
+        )
+        return bool(row[0])
+
+    # -- batches ---------------------------------------------------------------------
+
+    async def batch_rows(self, batch_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """Per batch: item count, per-stage done/total, failures, percent."""
+        where = ""
+        params: list[Any] = []
+        if batch_ids is not None:
+            where = f"WHERE b.id IN ({','.join('?' * len(batch_ids)) or 'NULL'})"
+            params = list(batch_ids)
+        batches = await self._all(
+            f"SELECT b.id, b.created_at, b.label FROM batches b {where} ORDER BY b.id", params
+        )
+        if not batches:
+            return []
+        ids = [row[0] for row in batches]
+        rows = await self._all(
+            f"SELECT batch_id, kind, stage, state, count(*) FROM items WHERE batch_id IN "
+            f"({','.join('?' * len(ids))}) GROUP BY batch_id, kind, stage, state",
+            ids,
+        )
+        return [_summarise(row, [r for r in rows if r[0] == row[0]]) for row in batches]
+
+    # -- the library -------------------------------------------------------------------
+
+    async def entry_by_sha(self, sha256: str) -> int | None:
+        row = await self._one("SELECT id FROM entries WHERE sha256 = ?", (sha256,))
+        return int(row[0]) if row else None
+
+    async def entry_by_final_key(self, key: str) -> int | None:
+        row = await self._one("SELECT entry_id FROM provenance WHERE final_key = ? LIMIT 1", (key,))
+        return int(row[0]) if row else None
+
+    async def entry_by_path(self, path: str) -> tuple[int, int, str] | None:
+        row = await self._one("SELECT id, size, sha256 FROM entries WHERE path = ?", (path,))
+        return (row[0], row[1], row[2]) if row else None
+
+    async def record_entry(
+        self,
+        item: Item,
+        *,
+        path: str | None,
+        size: int,
+        sha256: str,
+        content_type: str | None,
+        title: str | None,
+        final_url: str | None,
+        final_key: str | None,
+        existing_entry: int | None,
+    ) -> tuple[int, bool]:
+        """In one transaction: the entry (unless it exists), a provenance row, the item closed.
+
+        Returns (entry id, True when the item was done, False when it was skipped).
+        """
+        now = time.time()
+        async with self.transaction():
+            entry_id = existing_entry
+            if entry_id is None:
+                row = await self._one("SELECT id FROM entries WHERE sha256 = ?", (sha256,))
+                entry_id = int(row[0]) if row else None
+            fresh = entry_id is None and path is not None
+            if fresh:
+                async with self.db.execute(
+                    "INSERT INTO entries (path, size, sha256, content_type, title, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (path, size, sha256, content_type, title, now),
+                ) as cursor:
+                    entry_id = cursor.lastrowid
+            if entry_id is None:
+                raise RuntimeError("an entry is needed before provenance can be recorded")
+            await self.db.execute(
+                "INSERT INTO provenance (entry_id, requested_url, final_url, final_key, item_id, "
+                "batch_id, parent_id, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (entry_id, item_id) DO NOTHING",
+                (
+                    entry_id,
+                    item.source,
+                    final_url,
+                    final_key,
+                    item.id,
+                    item.batch_id,
+                    item.parent_id,
+                    now,
+                ),
+            )
+            state = State.DONE if fresh else State.SKIPPED
+            await self.db.execute(
+                "UPDATE items SET state = ?, entry_id = ?, error = NULL, updated_at = ?, "
+                "title = coalesce(title, ?) WHERE id = ?",
+                (state.value, entry_id, now, title, item.id),
+            )
+            await self._close_attempt(item.id, now, state.value, None)
+        return entry_id, fresh
+
+    async def entries(self, ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        where = f"WHERE id IN ({','.join('?' * len(ids)) or 'NULL'})" if ids is not None else ""
+        rows = await self._all(
+            f"SELECT id, path, size, sha256, content_type, title, created_at FROM entries "
+            f"{where} ORDER BY id",
+            list(ids or []),
+        )
+        provenance = await self._all(
+            "SELECT entry_id, requested_url, final_url, item_id, batch_id, parent_id, added_at "
+            "FROM provenance ORDER BY id"
+        )
+        by_entry: dict[int, list[dict[str, Any]]] = {}
+        for p in provenance:
+            by_entry.setdefault(p[0], []).append(
+                {
+                    "requested_url": p[1],
+                    "final_url": p[2],
+                    "item_id": p[3],
+                    "batch_id": p[4],
+                    "parent_id": p[5],
+                    "added_at": p[6],
+                }
+            )
+        return [
+            {
+                "id": r[0],
+                "path": r[1],
+                "size": r[2],
+                "sha256": r[3],
+                "content_type": r[4],
+                "title": r[5],
+                "created_at": r[6],
+                "sources": by_entry.get(r[0], []),
+            }
+            for r in rows
+        ]
+
+
+def _summarise(batch: Any, rows: list[Any]) -> dict[str, Any]:
+    """One batch's progress: per stage, how many of the items that need it have passed it.
+
+    The percent counts stage steps, so "downloaded 5/10 · imported 1/10" is 30 %; an item
+    that failed or was cancelled counts as finished there, since nothing more will happen.
+    """
+    stages: dict[str, dict[str, int]] = {}
+    total_items = failed = steps = steps_done = 0
+    for _, kind, stage, state, count in rows:
+        total_items += count
+        first = STAGE_ORDER.index(FIRST_STAGE[Kind(kind)])
+        current = STAGE_ORDER.index(Stage(stage))
+        given_up = state in ("failed", "cancelled")
+        for index in range(first, len(STAGE_ORDER)):
+            bucket = stages.setdefault(STAGE_ORDER[index].value, {"done": 0, "total": 0})
+            bucket["total"] += count
+            passed = index < current or (index == current and state in ("done", "skipped"))
+            bucket["done"] += count if passed else 0
+            steps += count
+            steps_done += count if passed or given_up else 0
+        failed += count if state == "failed" else 0
+    return {
+        "id": batch[0],
+        "created_at": batch[1],
+        "label": batch[2],
+        "items": total_items,
+        "stages": stages,
+        "failed": failed,
+        "percent": round(100 * steps_done / steps) if steps else 100,
+    }
