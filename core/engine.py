@@ -267,7 +267,7 @@ class Engine:
         moved = await self.store.finish_running(
             item.id, State.RETRY_WAIT, outcome="retry", error=message, not_before=not_before
         )
-        self.log(item.id, "warning", f"{message}; trying again in {delay:.1f} s")
+        self.log(item.id, "info", f"{message}; trying again in {delay:.1f} s")
         if moved:
             self._next_due = min(self._next_due or not_before, not_before)
             self._announce(item, State.RETRY_WAIT, error=message, not_before=not_before)

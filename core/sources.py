@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ from .redact import redact_url
 MAX_URL_LENGTH = 2048
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
-_HOST_CHARS = re.compile(r"^[a-z0-9.\-_\[\]:%]+$")
+_HOST_CHARS = re.compile(r"^[a-z0-9.\-_\[\]:]+$")
+# WHATWG: a host whose last label is a number is an IPv4 address (2130706433, 0x7f.1 too).
+_NUMERIC_LABEL = re.compile(r"^(?:[0-9]+|0x[0-9a-f]*)$")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 
 
@@ -41,6 +44,27 @@ def _ascii_host(host: str) -> str:
         return host.encode("idna").decode("ascii") if not host.isascii() else host
     except UnicodeError as exc:
         raise InvalidSource(f"the host name {host!r} is not a valid domain name") from exc
+
+
+def _host_problem(host: str) -> str | None:
+    """Why an ASCII, lower-case host cannot name a server, or None (WHATWG host rules)."""
+    if not _HOST_CHARS.match(host):
+        return f"the host {host!r} contains characters a host name cannot have"
+    if ":" in host:
+        return None  # an IPv6 literal, already checked by urlsplit
+    labels = host.rstrip(".").split(".")
+    if _NUMERIC_LABEL.match(labels[-1]):
+        try:
+            ipaddress.IPv4Address(host.rstrip("."))
+        except ValueError:
+            return f"the host {host!r} is not a valid IPv4 address (write it as a.b.c.d)"
+    for label in labels:
+        if label.startswith("xn--"):
+            try:
+                label.encode().decode("idna")
+            except UnicodeError:
+                return f"the host {host!r} is not a valid domain name"
+    return None
 
 
 def normalise_url(url: str) -> str:
@@ -93,8 +117,9 @@ def check_url(line: str, policy: NetworkPolicy) -> Source:
     host = (parts.hostname or "").lower()
     if not host:
         raise InvalidSource("the URL has no host")
-    if not _HOST_CHARS.match(_ascii_host(host)):
-        raise InvalidSource(f"the host {host!r} contains characters a host name cannot have")
+    problem = _host_problem(_ascii_host(host))
+    if problem is not None:
+        raise InvalidSource(problem)
     reason = policy.refuse_host(host)
     if reason is not None:
         raise InvalidSource(f"refused target: {reason}")

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -15,9 +13,10 @@ from core import EngineBusy, Haul, HaulError, Settings, SettingsError, Stage, St
 from core.records import entry_record, item_record
 from core.redact import redact_url
 
-from .printer import RunPrinter, human_bytes
+from .cli_run import EXIT_OK, EXIT_SOME_FAILED, run_engine
+from .printer import human_bytes
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+EXIT_USAGE, EXIT_BUSY = 2, 3
 
 Command = Callable[[Haul, argparse.Namespace], Awaitable[int]]
 
@@ -67,27 +66,7 @@ async def cmd_add(haul: Haul, args: argparse.Namespace) -> int:
 
 
 async def cmd_run(haul: Haul, args: argparse.Namespace) -> int:
-    printer = RunPrinter(haul, quiet=args.quiet)
-    printing = asyncio.create_task(printer.run())
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, haul.stop)
-    if not args.quiet:
-        caps = haul.settings.default_caps()
-        print(
-            f"haul: engine running on {haul.settings.home} (download cap "
-            f"{caps[Stage.DOWNLOAD]}); Ctrl-C stops and keeps every byte",
-            flush=True,
-        )
-    try:
-        failed = await haul.run(until_idle=args.until_idle)
-    finally:
-        printing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await printing
-    if not args.quiet:
-        print(f"haul: idle; {failed} failed" if args.until_idle else "haul: stopped", flush=True)
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+    return await run_engine(haul, until_idle=args.until_idle, quiet=args.quiet)
 
 
 async def cmd_list(haul: Haul, args: argparse.Namespace) -> int:

@@ -313,7 +313,7 @@ class LoopbackServer:
     async def wait_for_async(
         self,
         predicate: Callable[[], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109 - mirrors wait_for
+        timeout: float = 5.0,
         interval: float = 0.005,
     ) -> None:
         """Await until `predicate()` is true, letting the loop (and server) run meanwhile."""

@@ -56,7 +56,12 @@ async def import_file(ctx: StageContext, item: Item) -> Outcome:
         final_key=normalise_url(item.final_url) if item.final_url else item.key,
         existing_entry=existing,
     )
-    return Finished(done=fresh, entry_id=entry_id, message=f"filed as {dest}")
+    if not fresh:
+        # Another import of the same bytes won the race: keep its file, drop ours.
+        if await ctx.store.entry_by_path(str(dest)) is None:
+            dest.unlink(missing_ok=True)
+        return Finished(False, entry_id, f"skipped: same bytes as entry {entry_id}")
+    return Finished(done=True, entry_id=entry_id, message=f"filed as {dest}")
 
 
 async def _already_placed(partial: Path, dest: Path, sha256: str | None) -> bool:
