@@ -210,7 +210,9 @@ class Engine:
             await self._failed(item, f"internal error: {type(exc).__name__}: {exc}")
         finally:
             lane.tasks.pop(item.id, None)
-            self.board.forget(item.id)
+            last = self.board.forget(item.id)
+            if last is not None:
+                self.bus.publish(last)
             self._interrupts.pop(item.id, None)
             self._wake.set()
 

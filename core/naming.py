@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 import os
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -21,7 +22,12 @@ def name_from_disposition(header: str | None) -> str | None:
     message = Message()
     message["content-disposition"] = header
     try:
-        name = message.get_filename()
+        params = message.get_params(header="content-disposition") or []
+        values = [value for key, value in params[1:] if key.lower() == "filename"]
+        # RFC 6266: filename* (parsed into a (charset, language, text) tuple) beats filename;
+        # the email package lists it last, so get_filename() would pick the plain one.
+        values.sort(key=lambda value: not isinstance(value, tuple))
+        name = collapse_rfc2231_value(values[0]).strip() if values else None
     except (ValueError, LookupError):
         return None
     return name or None

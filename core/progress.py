@@ -33,23 +33,25 @@ class ProgressBoard:
         reading.bytes_total = bytes_total
         self._dirty.add(item_id)
 
-    def forget(self, item_id: int) -> None:
+    def forget(self, item_id: int) -> DownloadProgressed | None:
+        """Stop tracking an item; returns its last unsent reading so the final bytes show."""
+        event = self._event(item_id, time.monotonic()) if item_id in self._dirty else None
         self._readings.pop(item_id, None)
         self._dirty.discard(item_id)
+        return event
+
+    def _event(self, item_id: int, now: float) -> DownloadProgressed:
+        reading = self._readings[item_id]
+        elapsed = now - reading.last_time
+        if elapsed > 0:
+            instant = max(0, reading.bytes_done - reading.last_bytes) / elapsed
+            reading.rate = instant if reading.rate == 0 else 0.5 * reading.rate + 0.5 * instant
+        reading.last_bytes, reading.last_time = reading.bytes_done, now
+        return DownloadProgressed(item_id, reading.bytes_done, reading.bytes_total, reading.rate)
 
     def flush(self) -> list[DownloadProgressed]:
         now = time.monotonic()
-        events = []
-        for item_id in self._dirty:
-            reading = self._readings[item_id]
-            elapsed = now - reading.last_time
-            if elapsed > 0:
-                instant = max(0, reading.bytes_done - reading.last_bytes) / elapsed
-                reading.rate = instant if reading.rate == 0 else 0.5 * reading.rate + 0.5 * instant
-            reading.last_bytes, reading.last_time = reading.bytes_done, now
-            events.append(
-                DownloadProgressed(item_id, reading.bytes_done, reading.bytes_total, reading.rate)
-            )
+        events = [self._event(item_id, now) for item_id in self._dirty]
         self._dirty.clear()
         return events
 
