@@ -122,6 +122,8 @@ def load_settings(**flags: Any) -> Settings:
         problems = []
         for error in exc.errors():
             name = ".".join(str(part) for part in error["loc"]) or "settings"
+            if name in Settings.model_fields:
+                name = f"HAUL_{name.upper()} ({name})"
             problems.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
         raise SettingsError("bad setting — " + "; ".join(problems)) from exc
     except (OSError, ValueError) as exc:
