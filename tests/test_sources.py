@@ -6,6 +6,7 @@ Pure function tests: nothing here opens a socket, public addresses are only pars
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -420,12 +421,8 @@ def test_key_ignores_case_in_scheme_and_host_and_keeps_path_and_query_exactly(
     path: str,
     query: str,
     fragment: str,
-    rng: object,
+    rng: random.Random,
 ) -> None:
-    import random
-
-    assert isinstance(rng, random.Random)
-
     def mixed_case(text: str) -> str:
         return "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in text)
 
