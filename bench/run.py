@@ -219,11 +219,18 @@ def run_timed(
 
 def check_outcome(out: Outcome, what: str) -> None:
     """Raise BenchError if a command timed out or exited non-zero."""
-    if out.timed_out:
-        raise BenchError(f"{what}: killed after {out.seconds:.0f} s (timeout)")
-    if out.returncode != 0:
-        tail = (out.stderr.strip() or out.stdout.strip())[-2000:]
-        raise BenchError(f"{what}: exit code {out.returncode}\n{tail}")
+    if not out.timed_out and out.returncode == 0:
+        return
+    problem = (
+        f"killed after {out.seconds:.0f} s (timeout)"
+        if out.timed_out
+        else f"exit code {out.returncode}"
+    )
+    raise BenchError(
+        f"{what}: {problem}\n"
+        f"--- stdout (last 2000 chars) ---\n{out.stdout.strip()[-2000:]}\n"
+        f"--- stderr (last 2000 chars) ---\n{out.stderr.strip()[-2000:]}"
+    )
 
 
 def version_line(argv: list[str]) -> str:
@@ -612,11 +619,14 @@ def target_checks(
 ) -> list[tuple[str, str, str]]:
     """(target, measured, PASS/MISS/n/a) for every target of the issue."""
 
-    def ratio(workload: str, base: str) -> float | None:
-        for row in summaries.get(workload, []):
-            if row["tool"] == "haul":
-                return row.get(f"vs_{base}")
-        return None
+    def verdict(workload: str, base: str, need: float) -> tuple[str, str]:
+        rows = {row["tool"]: row for row in summaries[workload]}
+        if rows["haul"]["seconds"] is None:
+            return "haul failed", "MISS"
+        if rows.get(base, {}).get("seconds") is None:
+            return f"no {base} result", "n/a"
+        value = rows["haul"][f"vs_{base}"]
+        return f"{value:.2f}×", "PASS" if value >= need else "MISS"
 
     specs = [
         ("small files: haul ≥ 1.0× aria2c files/s", "small", "aria2c", 1.0),
@@ -628,14 +638,13 @@ def target_checks(
     for text, workload, base, need in specs:
         if workload not in summaries or "haul" not in {r["tool"] for r in summaries[workload]}:
             continue
-        value = ratio(workload, base)
-        verdict = "n/a" if value is None else ("PASS" if value >= need else "MISS")
-        checks.append((text, "—" if value is None else f"{value:.2f}×", verdict))
+        checks.append((text, *verdict(workload, base, need)))
     if add is not None:
         for phase, text in (("first", "100k add ≤ 2 s"), ("again", "100k add again ≤ 2 s")):
             value = None if add["error"] else median_of(add["runs"], phase)
-            verdict = "MISS" if value is None or value > ADD_TARGET_SECONDS else "PASS"
-            checks.append((text, "failed" if value is None else f"{value:.2f} s", verdict))
+            passed = value is not None and value <= ADD_TARGET_SECONDS
+            measured = "haul failed" if value is None else f"{value:.2f} s"
+            checks.append((text, measured, "PASS" if passed else "MISS"))
     return checks
 
 

@@ -69,6 +69,10 @@ class Engine:
         self._data_version = -1
         self._wake.set()
 
+    def _expect_work(self, stage: Stage | None = None) -> None:
+        for lane in self.lanes.values() if stage is None else [self.lanes[stage]]:
+            lane.may_have_work = True
+
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
@@ -101,6 +105,7 @@ class Engine:
             now = time.time()
             if self._next_due is not None and self._next_due <= now:
                 await self.store.promote_due(now)
+                self._expect_work()
                 self._next_due = await self.store.next_due()
             for lane in self.lanes.values():
                 await self._fill(lane)
@@ -123,9 +128,12 @@ class Engine:
         return not await self.store.has_work(open_stages)
 
     async def _fill(self, lane: Lane) -> None:
-        if lane.free <= 0:
+        if lane.free <= 0 or not lane.may_have_work:
             return
-        for item in await self.store.claim(lane.stage, lane.free):
+        wanted = lane.free
+        claimed = await self.store.claim(lane.stage, wanted)
+        lane.may_have_work = len(claimed) == wanted
+        for item in claimed:
             self._announce(item, State.RUNNING)
             task = asyncio.create_task(self._work(lane, item), name=f"item-{item.id}")
             lane.tasks[item.id] = task
@@ -137,6 +145,7 @@ class Engine:
         if version == self._data_version:
             return
         self._data_version = version
+        self._expect_work()
         await self._sync_lanes()
         await self._sync_items()
         self._next_due = await self.store.next_due()
@@ -229,6 +238,7 @@ class Engine:
             if outcome.message:
                 self.log(item.id, "info", outcome.message)
             if moved:
+                self._expect_work(outcome.stage)
                 self._announce(item, State.QUEUED, stage=outcome.stage)
             return
         self.log(item.id, "info", outcome.message)
@@ -240,6 +250,7 @@ class Engine:
         why = self._interrupts.get(item.id, _REQUEUE)
         if why == _REQUEUE:
             await self.store.finish_running(item.id, State.QUEUED, outcome="interrupted")
+            self._expect_work(item.stage)
             self.log(item.id, "info", "interrupted; it will continue from its checkpoint")
             self._announce(item, State.QUEUED)
             return
@@ -289,6 +300,7 @@ class Engine:
         message = redact_text(str(exc))
         await self.store.finish_running(item.id, State.QUEUED, outcome="local", error=message)
         await self.store.set_lane(item.stage, paused=True)
+        self._expect_work(item.stage)
         self.log(item.id, "error", f"{message}; the {item.stage} lane is paused until resumed")
         self._announce(item, State.QUEUED, error=message)
         self.wake()

@@ -102,7 +102,9 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
 
 def make_client(settings: Settings) -> httpx.AsyncClient:
     """One shared client per engine: reused connections matter most for small files."""
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30)
+    # Few, reused connections: httpcore checks every pooled connection on each request.
+    keep = min(64, max(settings.default_caps().values()) * 2)
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=keep, keepalive_expiry=30)
     policy = settings.network_policy
     transport: httpx.AsyncBaseTransport = (
         httpx.AsyncHTTPTransport(limits=limits, trust_env=False)

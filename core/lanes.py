@@ -16,6 +16,9 @@ class Lane:
     cap: int
     paused: bool = False
     tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    # False once a claim came back short: no need to ask the store again until something
+    # is queued for this stage (saves a write transaction per lane per loop turn).
+    may_have_work: bool = True
 
     @property
     def running(self) -> int:

@@ -282,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `haul list | head`: the reader left; that is not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -89,14 +88,61 @@ def _chunks(values: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
         yield values[start : start + size]
 
 
+T = TypeVar("T")
+
+
+class Tx:
+    """Synchronous statements on the connection, used only inside the database thread."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.conn.execute(sql, params).rowcount
+
+    def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        row_id = self.conn.execute(sql, params).lastrowid
+        assert row_id is not None
+        return row_id
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+
+def _in_transaction(work: Callable[[Tx], T], tx: Tx) -> T:
+    tx.conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(tx)
+    except BaseException:
+        tx.conn.rollback()
+        raise
+    tx.conn.commit()
+    return result
+
+
+def _close_attempt(tx: Tx, item_id: int, now: float, outcome: str, error: str | None) -> None:
+    tx.execute(
+        "UPDATE attempts SET ended_at = ?, outcome = ?, error = ? WHERE id = "
+        "(SELECT max(id) FROM attempts WHERE item_id = ?) AND ended_at IS NULL",
+        (now, outcome, error, item_id),
+    )
+
+
 class Store:
     """Named queries over one aiosqlite connection; every write commits before returning."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self.db = db
         self.path = path
-        # One connection serves many tasks: a transaction must not take in another's writes.
-        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -112,34 +158,25 @@ class Store:
     async def close(self) -> None:
         await self.db.close()
 
-    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        async with self.db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+    async def _read(self, work: Callable[[Tx], T]) -> T:
+        """Run `work` in the database thread: one hop however many statements.
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with self.db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        aiosqlite's `_execute` is the one private name used: it runs a callable on the
+        connection's own thread, which its public API does only one statement at a time.
+        """
+        result: T = await self.db._execute(work, Tx(self.db._conn))  # type: ignore[no-untyped-call]
+        return result
 
-    async def _write(self, sql: str, params: Sequence[Any] = ()) -> int:
-        async with self.db.execute(sql, params) as cursor:
-            return cursor.rowcount
-
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
-        """Statements inside commit together, or not at all; the only way this class writes."""
-        async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                await self.db.rollback()
-                raise
-            await self.db.commit()
+    async def _transact(self, work: Callable[[Tx], T]) -> T:
+        """Run `work` as one transaction in the database thread: all of it or none."""
+        result: T = await self.db._execute(  # type: ignore[no-untyped-call]
+            _in_transaction, work, Tx(self.db._conn)
+        )
+        return result
 
     async def data_version(self) -> int:
         """Changes whenever another connection (another process) commits."""
-        row = await self._one("PRAGMA data_version")
-        return int(row[0])
+        return await self._read(lambda tx: int(tx.one("PRAGMA data_version")[0]))
 
     # -- submissions ---------------------------------------------------------------
 
@@ -153,54 +190,59 @@ class Store:
         label: str | None = None,
     ) -> Added:
         """Queue every source whose key is new, in one transaction; report the rest."""
-        now = time.time()
-        created_batch = batch_id is None
-        async with self.transaction():
-            if batch_id is None:
-                async with self.db.execute(
+
+        def work(tx: Tx) -> Added:
+            now = time.time()
+            batch: int | None = batch_id
+            if batch is None:
+                batch = tx.insert(
                     "INSERT INTO batches (created_at, label) VALUES (?, ?)", (now, label)
-                ) as cursor:
-                    batch_id = cursor.lastrowid
-            await self.db.execute(
+                )
+            tx.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS incoming "
                 "(n INTEGER PRIMARY KEY, key TEXT, given TEXT, kind TEXT, stage TEXT)"
             )
-            await self.db.execute("DELETE FROM temp.incoming")
-            await self.db.executemany(
+            tx.execute("DELETE FROM temp.incoming")
+            tx.executemany(
                 "INSERT INTO temp.incoming (key, given, kind, stage) VALUES (?, ?, ?, ?)",
                 [(s.key, s.given, s.kind.value, FIRST_STAGE[s.kind].value) for s in sources],
             )
-            before = await self._one("SELECT coalesce(max(id), 0) FROM items")
-            await self.db.execute(
+            before = tx.one("SELECT coalesce(max(id), 0) FROM items")
+            tx.execute(
                 "INSERT INTO items (source, key, kind, stage, state, priority, batch_id, "
                 "parent_id, created_at, updated_at) "
                 "SELECT given, key, kind, stage, 'queued', ?, ?, ?, ?, ? FROM temp.incoming "
                 "WHERE true ORDER BY n ON CONFLICT (key) DO NOTHING",
-                (priority, batch_id, parent_id, now, now),
+                (priority, batch, parent_id, now, now),
             )
-            added_rows = await self._all(
+            added_rows = tx.all(
                 f"SELECT {ITEM_COLUMNS} FROM items WHERE id > ? ORDER BY id", (before[0],)
             )
-            dup_rows = await self._all(
+            dup_rows = tx.all(
                 "SELECT inc.given, i.id, i.state FROM temp.incoming inc JOIN items i "
                 "ON i.key = inc.key WHERE i.id <= ? ORDER BY inc.n",
                 (before[0],),
             )
-            if not added_rows and created_batch:
-                await self.db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
-                batch_id = None
-            await self.db.execute("DELETE FROM temp.incoming")
-        return Added(
-            batch_id=batch_id,
-            added=[item_from_row(row) for row in added_rows],
-            duplicates=[Duplicate(row[0], row[1], State(row[2])) for row in dup_rows],
-        )
+            if not added_rows and batch_id is None:
+                tx.execute("DELETE FROM batches WHERE id = ?", (batch,))
+                batch = None
+            tx.execute("DELETE FROM temp.incoming")
+            return Added(
+                batch_id=batch,
+                added=[item_from_row(row) for row in added_rows],
+                duplicates=[Duplicate(row[0], row[1], State(row[2])) for row in dup_rows],
+            )
+
+        return await self._transact(work)
 
     # -- reading items ---------------------------------------------------------------
 
     async def item(self, item_id: int) -> Item | None:
-        row = await self._one(f"SELECT {ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,))
-        return item_from_row(row) if row else None
+        def work(tx: Tx) -> Item | None:
+            row = tx.one(f"SELECT {ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,))
+            return item_from_row(row) if row else None
+
+        return await self._read(work)
 
     async def items(
         self,
@@ -210,65 +252,79 @@ class Store:
         ids: Sequence[int] | None = None,
         limit: int | None = None,
     ) -> list[Item]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if states is not None:
-            names = [s.value for s in states]
-            clauses.append(f"state IN ({','.join('?' * len(names))})")
-            params.extend(names)
-        if batch_id is not None:
-            clauses.append("batch_id = ?")
-            params.append(batch_id)
-        if ids is not None:
-            clauses.append(f"id IN ({','.join('?' * len(ids))})")
-            params.extend(ids)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        tail = f" LIMIT {int(limit)}" if limit is not None else ""
-        rows = await self._all(
-            f"SELECT {ITEM_COLUMNS} FROM items {where} ORDER BY id{tail}", params
-        )
-        return [item_from_row(row) for row in rows]
+        def work(tx: Tx) -> list[Item]:
+            clauses: list[str] = []
+            params: list[Any] = []
+            if states is not None:
+                names = [s.value for s in states]
+                clauses.append(f"state IN ({','.join('?' * len(names))})")
+                params.extend(names)
+            if batch_id is not None:
+                clauses.append("batch_id = ?")
+                params.append(batch_id)
+            if ids is not None:
+                clauses.append(f"id IN ({','.join('?' * len(ids))})")
+                params.extend(ids)
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+            tail = f" LIMIT {int(limit)}" if limit is not None else ""
+            rows = tx.all(f"SELECT {ITEM_COLUMNS} FROM items {where} ORDER BY id{tail}", params)
+            return [item_from_row(row) for row in rows]
+
+        return await self._read(work)
 
     async def max_item_id(self) -> int:
-        row = await self._one("SELECT coalesce(max(id), 0) FROM items")
-        return int(row[0])
+        def work(tx: Tx) -> int:
+            row = tx.one("SELECT coalesce(max(id), 0) FROM items")
+            return int(row[0])
+
+        return await self._read(work)
 
     async def transfer(self, item_id: int) -> Transfer:
-        row = await self._one(
-            "SELECT validator, content_type, file_name, sha256, dest_path, stage_attempts "
-            "FROM items WHERE id = ?",
-            (item_id,),
-        )
-        return Transfer(*row)
+        def work(tx: Tx) -> Transfer:
+            row = tx.one(
+                "SELECT validator, content_type, file_name, sha256, dest_path, stage_attempts "
+                "FROM items WHERE id = ?",
+                (item_id,),
+            )
+            return Transfer(*row)
+
+        return await self._read(work)
 
     async def states_of(self, ids: Sequence[int]) -> dict[int, State]:
-        result: dict[int, State] = {}
-        for chunk in _chunks(list(ids)):
-            rows = await self._all(
-                f"SELECT id, state FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk
-            )
-            result.update({row[0]: State(row[1]) for row in rows})
-        return result
+        def work(tx: Tx) -> dict[int, State]:
+            result: dict[int, State] = {}
+            for chunk in _chunks(list(ids)):
+                rows = tx.all(
+                    f"SELECT id, state FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk
+                )
+                result.update({row[0]: State(row[1]) for row in rows})
+            return result
+
+        return await self._read(work)
 
     # -- the engine's transitions ------------------------------------------------------
 
     async def recover(self) -> list[int]:
         """Items a crash left running go back to the queue; returns their ids."""
-        async with self.transaction():
-            rows = await self._all(
+
+        def work(tx: Tx) -> list[int]:
+            rows = tx.all(
                 "UPDATE items SET state = 'queued', updated_at = ? WHERE state = 'running' "
                 "RETURNING id",
                 (time.time(),),
             )
-        return [row[0] for row in rows]
+            return [row[0] for row in rows]
+
+        return await self._transact(work)
 
     async def claim(self, stage: Stage, limit: int) -> list[Item]:
         """Mark up to `limit` queued items of a stage running (priority, then FIFO)."""
-        if limit <= 0:
-            return []
-        now = time.time()
-        async with self.transaction():
-            rows = await self._all(
+
+        def work(tx: Tx) -> list[Item]:
+            if limit <= 0:
+                return []
+            now = time.time()
+            rows = tx.all(
                 f"UPDATE items SET state = 'running', attempts = attempts + 1, "
                 f"stage_attempts = stage_attempts + 1, not_before = NULL, updated_at = ? "
                 f"WHERE id IN (SELECT id FROM items WHERE stage = ? AND state = 'queued' "
@@ -276,34 +332,46 @@ class Store:
                 (now, stage.value, limit),
             )
             if rows:
-                await self.db.executemany(
+                tx.executemany(
                     "INSERT INTO attempts (item_id, number, stage, started_at) VALUES (?, ?, ?, ?)",
                     [(row[0], row[9], stage.value, now) for row in rows],
                 )
-        items = [item_from_row(row) for row in rows]
-        items.sort(key=lambda item: (-item.priority, item.id))
-        return items
+            items = [item_from_row(row) for row in rows]
+            items.sort(key=lambda item: (-item.priority, item.id))
+            return items
+
+        return await self._transact(work)
 
     async def changed_since(self, since: float) -> list[Item]:
         """Items touched since a moment: how the engine learns of other processes' edits."""
-        rows = await self._all(
-            f"SELECT {ITEM_COLUMNS} FROM items WHERE updated_at >= ? ORDER BY id", (since,)
-        )
-        return [item_from_row(row) for row in rows]
+
+        def work(tx: Tx) -> list[Item]:
+            rows = tx.all(
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE updated_at >= ? ORDER BY id", (since,)
+            )
+            return [item_from_row(row) for row in rows]
+
+        return await self._read(work)
 
     async def promote_due(self, now: float) -> int:
         """retry_wait items whose time has come become queued."""
-        async with self.transaction():
-            count = await self._write(
+
+        def work(tx: Tx) -> int:
+            count = tx.write(
                 "UPDATE items SET state = 'queued', updated_at = ? "
                 "WHERE state = 'retry_wait' AND not_before <= ?",
                 (now, now),
             )
-        return count
+            return count
+
+        return await self._transact(work)
 
     async def next_due(self) -> float | None:
-        row = await self._one("SELECT min(not_before) FROM items WHERE state = 'retry_wait'")
-        return float(row[0]) if row and row[0] is not None else None
+        def work(tx: Tx) -> float | None:
+            row = tx.one("SELECT min(not_before) FROM items WHERE state = 'retry_wait'")
+            return float(row[0]) if row and row[0] is not None else None
+
+        return await self._read(work)
 
     async def finish_running(
         self,
@@ -318,79 +386,90 @@ class Store:
 
         Also closes its open attempt. Returns False when the item was no longer running.
         """
-        unknown = set(fields) - _ITEM_FIELDS
-        if unknown:
-            raise ValueError(f"not item fields: {sorted(unknown)}")
-        now = time.time()
-        columns = {"state": state.value, "error": error, "updated_at": now, **fields}
-        assignments = ", ".join(f"{name} = ?" for name in columns)
-        async with self.transaction():
-            changed = await self._write(
+
+        def work(tx: Tx) -> bool:
+            unknown = set(fields) - _ITEM_FIELDS
+            if unknown:
+                raise ValueError(f"not item fields: {sorted(unknown)}")
+            now = time.time()
+            columns = {"state": state.value, "error": error, "updated_at": now, **fields}
+            assignments = ", ".join(f"{name} = ?" for name in columns)
+            changed = tx.write(
                 f"UPDATE items SET {assignments} WHERE id = ? AND state = 'running'",
                 (*columns.values(), item_id),
             )
-            await self._close_attempt(item_id, now, outcome, error)
-        return changed == 1
+            _close_attempt(tx, item_id, now, outcome, error)
+            return changed == 1
 
-    async def _close_attempt(
-        self, item_id: int, now: float, outcome: str, error: str | None
-    ) -> None:
-        await self.db.execute(
-            "UPDATE attempts SET ended_at = ?, outcome = ?, error = ? WHERE id = "
-            "(SELECT max(id) FROM attempts WHERE item_id = ?) AND ended_at IS NULL",
-            (now, outcome, error, item_id),
-        )
+        return await self._transact(work)
 
     async def close_attempt(self, item_id: int, outcome: str, error: str | None = None) -> None:
-        async with self.transaction():
-            await self._close_attempt(item_id, time.time(), outcome, error)
+        def work(tx: Tx) -> None:
+            _close_attempt(tx, item_id, time.time(), outcome, error)
+
+        return await self._transact(work)
 
     async def update_item(self, item_id: int, **fields: Any) -> None:
         """Record stage bookkeeping (dest path, validator…) without changing state."""
-        async with self.transaction():
+
+        def work(tx: Tx) -> None:
             unknown = set(fields) - _ITEM_FIELDS
             if unknown:
                 raise ValueError(f"not item fields: {sorted(unknown)}")
             assignments = ", ".join(f"{name} = ?" for name in fields)
-            await self.db.execute(
+            tx.execute(
                 f"UPDATE items SET {assignments}, updated_at = ? WHERE id = ?",
                 (*fields.values(), time.time(), item_id),
             )
+
+        return await self._transact(work)
 
     async def checkpoint(
         self, item_id: int, bytes_done: int, bytes_total: int | None, validator: str | None
     ) -> None:
         """Record a resumable offset; call only after the partial file was fsynced."""
-        async with self.transaction():
-            await self.db.execute(
+
+        def work(tx: Tx) -> None:
+            tx.execute(
                 "UPDATE items SET bytes_done = ?, bytes_total = ?, validator = ? WHERE id = ?",
                 (bytes_done, bytes_total, validator, item_id),
             )
 
+        return await self._transact(work)
+
     async def log(self, lines: Sequence[tuple[int, float, str, str]]) -> None:
         """Append (item_id, at, level, message) lines to the items' own logs."""
-        if not lines:
-            return
-        async with self.transaction():
-            await self.db.executemany(
+
+        def work(tx: Tx) -> None:
+            if not lines:
+                return
+            tx.executemany(
                 "INSERT INTO item_log (item_id, at, level, message) VALUES (?, ?, ?, ?)", lines
             )
 
+        return await self._transact(work)
+
     async def item_log(self, item_id: int, limit: int = 200) -> list[tuple[float, str, str]]:
-        rows = await self._all(
-            "SELECT at, level, message FROM (SELECT id, at, level, message FROM item_log "
-            "WHERE item_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id",
-            (item_id, limit),
-        )
-        return [(row[0], row[1], row[2]) for row in rows]
+        def work(tx: Tx) -> list[tuple[float, str, str]]:
+            rows = tx.all(
+                "SELECT at, level, message FROM (SELECT id, at, level, message FROM item_log "
+                "WHERE item_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id",
+                (item_id, limit),
+            )
+            return [(row[0], row[1], row[2]) for row in rows]
+
+        return await self._read(work)
 
     async def attempts(self, item_id: int) -> list[Attempt]:
-        rows = await self._all(
-            "SELECT item_id, number, stage, started_at, ended_at, outcome, error FROM attempts "
-            "WHERE item_id = ? ORDER BY id",
-            (item_id,),
-        )
-        return [attempt_from_row(row) for row in rows]
+        def work(tx: Tx) -> list[Attempt]:
+            rows = tx.all(
+                "SELECT item_id, number, stage, started_at, ended_at, outcome, error FROM attempts "
+                "WHERE item_id = ? ORDER BY id",
+                (item_id,),
+            )
+            return [attempt_from_row(row) for row in rows]
+
+        return await self._read(work)
 
     # -- control from people (any process) -----------------------------------------
 
@@ -398,7 +477,8 @@ class Store:
         self, ids: Sequence[int] | None, new: State, allowed_from: Iterable[State], **fields: Any
     ) -> list[int]:
         """Move the given items (or all, when ids is None) between states; return the moved."""
-        async with self.transaction():
+
+        def work(tx: Tx) -> list[int]:
             unknown = set(fields) - _ITEM_FIELDS
             if unknown:
                 raise ValueError(f"not item fields: {sorted(unknown)}")
@@ -413,130 +493,167 @@ class Store:
                 if chunk is not None:
                     where += f" AND id IN ({','.join('?' * len(chunk))})"
                     params.extend(chunk)
-                rows = await self._all(
-                    f"UPDATE items SET {assignments} WHERE {where} RETURNING id", params
-                )
+                rows = tx.all(f"UPDATE items SET {assignments} WHERE {where} RETURNING id", params)
                 moved.extend(row[0] for row in rows)
-        return sorted(moved)
+            return sorted(moved)
+
+        return await self._transact(work)
 
     async def set_priority(self, ids: Sequence[int], priority: int) -> int:
-        async with self.transaction():
+        def work(tx: Tx) -> int:
             count = 0
             for chunk in _chunks(list(ids)):
-                count += await self._write(
+                count += tx.write(
                     f"UPDATE items SET priority = ? WHERE id IN ({','.join('?' * len(chunk))})",
                     (priority, *chunk),
                 )
-        return count
+            return count
+
+        return await self._transact(work)
 
     async def existing_ids(self, ids: Sequence[int]) -> set[int]:
+        """Which of these ids name items."""
         return set(await self.states_of(ids))
 
     # -- lanes and the global switch ---------------------------------------------------
 
     async def init_lanes(self, caps: dict[Stage, int]) -> None:
         """Caps come from settings at each engine start; pauses survive restarts."""
-        async with self.transaction():
-            await self.db.executemany(
+
+        def work(tx: Tx) -> None:
+            tx.executemany(
                 "INSERT INTO lanes (stage, cap) VALUES (?, ?) "
                 "ON CONFLICT (stage) DO UPDATE SET cap = excluded.cap",
                 [(stage.value, cap) for stage, cap in caps.items()],
             )
 
+        return await self._transact(work)
+
     async def ensure_lanes(self, caps: dict[Stage, int]) -> None:
-        async with self.transaction():
-            await self.db.executemany(
+        def work(tx: Tx) -> None:
+            tx.executemany(
                 "INSERT INTO lanes (stage, cap) VALUES (?, ?) ON CONFLICT (stage) DO NOTHING",
                 [(stage.value, cap) for stage, cap in caps.items()],
             )
 
+        return await self._transact(work)
+
     async def lanes(self) -> dict[Stage, LaneRow]:
-        rows = await self._all("SELECT stage, cap, paused FROM lanes")
-        return {Stage(r[0]): LaneRow(Stage(r[0]), r[1], bool(r[2])) for r in rows}
+        def work(tx: Tx) -> dict[Stage, LaneRow]:
+            rows = tx.all("SELECT stage, cap, paused FROM lanes")
+            return {Stage(r[0]): LaneRow(Stage(r[0]), r[1], bool(r[2])) for r in rows}
+
+        return await self._read(work)
 
     async def set_lane(
         self, stage: Stage, *, cap: int | None = None, paused: bool | None = None
     ) -> None:
-        async with self.transaction():
+        def work(tx: Tx) -> None:
             if cap is not None:
-                await self.db.execute(
-                    "UPDATE lanes SET cap = ? WHERE stage = ?", (cap, stage.value)
-                )
+                tx.execute("UPDATE lanes SET cap = ? WHERE stage = ?", (cap, stage.value))
             if paused is not None:
-                await self.db.execute(
+                tx.execute(
                     "UPDATE lanes SET paused = ? WHERE stage = ?", (int(paused), stage.value)
                 )
 
+        return await self._transact(work)
+
     async def globally_paused(self) -> bool:
-        row = await self._one("SELECT value FROM control WHERE name = 'paused'")
-        return bool(row and row[0] == "1")
+        def work(tx: Tx) -> bool:
+            row = tx.one("SELECT value FROM control WHERE name = 'paused'")
+            return bool(row and row[0] == "1")
+
+        return await self._read(work)
 
     async def set_globally_paused(self, paused: bool) -> None:
-        async with self.transaction():
-            await self.db.execute(
+        def work(tx: Tx) -> None:
+            tx.execute(
                 "INSERT INTO control (name, value) VALUES ('paused', ?) "
                 "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
                 ("1" if paused else "0",),
             )
 
+        return await self._transact(work)
+
     async def lane_counts(self) -> dict[Stage, dict[str, int]]:
         """Per stage: how many items are running, waiting to run, and paused."""
-        counts = {stage: {"running": 0, "queued": 0, "paused": 0} for stage in STAGE_ORDER}
-        rows = await self._all(
-            "SELECT stage, state, count(*) FROM items "
-            "WHERE state IN ('running', 'queued', 'retry_wait', 'paused') GROUP BY stage, state"
-        )
-        for stage, state, count in rows:
-            bucket = "queued" if state == "retry_wait" else state
-            counts[Stage(stage)][bucket] += count
-        return counts
+
+        def work(tx: Tx) -> dict[Stage, dict[str, int]]:
+            counts = {stage: {"running": 0, "queued": 0, "paused": 0} for stage in STAGE_ORDER}
+            rows = tx.all(
+                "SELECT stage, state, count(*) FROM items "
+                "WHERE state IN ('running', 'queued', 'retry_wait', 'paused') GROUP BY stage, state"
+            )
+            for stage, state, count in rows:
+                bucket = "queued" if state == "retry_wait" else state
+                counts[Stage(stage)][bucket] += count
+            return counts
+
+        return await self._read(work)
 
     async def has_work(self, runnable_stages: Iterable[Stage]) -> bool:
         """Anything queued in an open lane, running, or waiting for a retry."""
-        names = [stage.value for stage in runnable_stages]
-        row = await self._one(
-            "SELECT EXISTS (SELECT 1 FROM items WHERE state IN ('running', 'retry_wait')) OR "
-            f"EXISTS (SELECT 1 FROM items WHERE state = 'queued' AND stage IN "
-            f"({','.join('?' * len(names)) or 'NULL'}))",
-            names,
-        )
-        return bool(row[0])
+
+        def work(tx: Tx) -> bool:
+            names = [stage.value for stage in runnable_stages]
+            row = tx.one(
+                "SELECT EXISTS (SELECT 1 FROM items WHERE state IN ('running', 'retry_wait')) OR "
+                f"EXISTS (SELECT 1 FROM items WHERE state = 'queued' AND stage IN "
+                f"({','.join('?' * len(names)) or 'NULL'}))",
+                names,
+            )
+            return bool(row[0])
+
+        return await self._read(work)
 
     # -- batches ---------------------------------------------------------------------
 
     async def batch_rows(self, batch_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
         """Per batch: item count, per-stage done/total, failures, percent."""
-        where = ""
-        params: list[Any] = []
-        if batch_ids is not None:
-            where = f"WHERE b.id IN ({','.join('?' * len(batch_ids)) or 'NULL'})"
-            params = list(batch_ids)
-        batches = await self._all(
-            f"SELECT b.id, b.created_at, b.label FROM batches b {where} ORDER BY b.id", params
-        )
-        if not batches:
-            return []
-        ids = [row[0] for row in batches]
-        rows = await self._all(
-            f"SELECT batch_id, kind, stage, state, count(*) FROM items WHERE batch_id IN "
-            f"({','.join('?' * len(ids))}) GROUP BY batch_id, kind, stage, state",
-            ids,
-        )
-        return [_summarise(row, [r for r in rows if r[0] == row[0]]) for row in batches]
+
+        def work(tx: Tx) -> list[dict[str, Any]]:
+            where = ""
+            params: list[Any] = []
+            if batch_ids is not None:
+                where = f"WHERE b.id IN ({','.join('?' * len(batch_ids)) or 'NULL'})"
+                params = list(batch_ids)
+            batches = tx.all(
+                f"SELECT b.id, b.created_at, b.label FROM batches b {where} ORDER BY b.id", params
+            )
+            if not batches:
+                return []
+            ids = [row[0] for row in batches]
+            rows = tx.all(
+                f"SELECT batch_id, kind, stage, state, count(*) FROM items WHERE batch_id IN "
+                f"({','.join('?' * len(ids))}) GROUP BY batch_id, kind, stage, state",
+                ids,
+            )
+            return [_summarise(row, [r for r in rows if r[0] == row[0]]) for row in batches]
+
+        return await self._read(work)
 
     # -- the library -------------------------------------------------------------------
 
     async def entry_by_sha(self, sha256: str) -> int | None:
-        row = await self._one("SELECT id FROM entries WHERE sha256 = ?", (sha256,))
-        return int(row[0]) if row else None
+        def work(tx: Tx) -> int | None:
+            row = tx.one("SELECT id FROM entries WHERE sha256 = ?", (sha256,))
+            return int(row[0]) if row else None
+
+        return await self._read(work)
 
     async def entry_by_final_key(self, key: str) -> int | None:
-        row = await self._one("SELECT entry_id FROM provenance WHERE final_key = ? LIMIT 1", (key,))
-        return int(row[0]) if row else None
+        def work(tx: Tx) -> int | None:
+            row = tx.one("SELECT entry_id FROM provenance WHERE final_key = ? LIMIT 1", (key,))
+            return int(row[0]) if row else None
+
+        return await self._read(work)
 
     async def entry_by_path(self, path: str) -> tuple[int, int, str] | None:
-        row = await self._one("SELECT id, size, sha256 FROM entries WHERE path = ?", (path,))
-        return (row[0], row[1], row[2]) if row else None
+        def work(tx: Tx) -> tuple[int, int, str] | None:
+            row = tx.one("SELECT id, size, sha256 FROM entries WHERE path = ?", (path,))
+            return (row[0], row[1], row[2]) if row else None
+
+        return await self._read(work)
 
     async def record_entry(
         self,
@@ -555,23 +672,23 @@ class Store:
 
         Returns (entry id, True when the item was done, False when it was skipped).
         """
-        now = time.time()
-        async with self.transaction():
+
+        def work(tx: Tx) -> tuple[int, bool]:
+            now = time.time()
             entry_id = existing_entry
             if entry_id is None:
-                row = await self._one("SELECT id FROM entries WHERE sha256 = ?", (sha256,))
+                row = tx.one("SELECT id FROM entries WHERE sha256 = ?", (sha256,))
                 entry_id = int(row[0]) if row else None
             fresh = entry_id is None and path is not None
             if fresh:
-                async with self.db.execute(
+                entry_id = tx.insert(
                     "INSERT INTO entries (path, size, sha256, content_type, title, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (path, size, sha256, content_type, title, now),
-                ) as cursor:
-                    entry_id = cursor.lastrowid
+                )
             if entry_id is None:
                 raise RuntimeError("an entry is needed before provenance can be recorded")
-            await self.db.execute(
+            tx.execute(
                 "INSERT INTO provenance (entry_id, requested_url, final_url, final_key, item_id, "
                 "batch_id, parent_id, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (entry_id, item_id) DO NOTHING",
@@ -587,50 +704,55 @@ class Store:
                 ),
             )
             state = State.DONE if fresh else State.SKIPPED
-            await self.db.execute(
+            tx.execute(
                 "UPDATE items SET state = ?, entry_id = ?, error = NULL, updated_at = ?, "
                 "title = coalesce(title, ?) WHERE id = ?",
                 (state.value, entry_id, now, title, item.id),
             )
-            await self._close_attempt(item.id, now, state.value, None)
-        return entry_id, fresh
+            _close_attempt(tx, item.id, now, state.value, None)
+            return entry_id, fresh
+
+        return await self._transact(work)
 
     async def entries(self, ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
-        where = f"WHERE id IN ({','.join('?' * len(ids)) or 'NULL'})" if ids is not None else ""
-        rows = await self._all(
-            f"SELECT id, path, size, sha256, content_type, title, created_at FROM entries "
-            f"{where} ORDER BY id",
-            list(ids or []),
-        )
-        provenance = await self._all(
-            "SELECT entry_id, requested_url, final_url, item_id, batch_id, parent_id, added_at "
-            "FROM provenance ORDER BY id"
-        )
-        by_entry: dict[int, list[dict[str, Any]]] = {}
-        for p in provenance:
-            by_entry.setdefault(p[0], []).append(
-                {
-                    "requested_url": p[1],
-                    "final_url": p[2],
-                    "item_id": p[3],
-                    "batch_id": p[4],
-                    "parent_id": p[5],
-                    "added_at": p[6],
-                }
+        def work(tx: Tx) -> list[dict[str, Any]]:
+            where = f"WHERE id IN ({','.join('?' * len(ids)) or 'NULL'})" if ids is not None else ""
+            rows = tx.all(
+                f"SELECT id, path, size, sha256, content_type, title, created_at FROM entries "
+                f"{where} ORDER BY id",
+                list(ids or []),
             )
-        return [
-            {
-                "id": r[0],
-                "path": r[1],
-                "size": r[2],
-                "sha256": r[3],
-                "content_type": r[4],
-                "title": r[5],
-                "created_at": r[6],
-                "sources": by_entry.get(r[0], []),
-            }
-            for r in rows
-        ]
+            provenance = tx.all(
+                "SELECT entry_id, requested_url, final_url, item_id, batch_id, parent_id, added_at "
+                "FROM provenance ORDER BY id"
+            )
+            by_entry: dict[int, list[dict[str, Any]]] = {}
+            for p in provenance:
+                by_entry.setdefault(p[0], []).append(
+                    {
+                        "requested_url": p[1],
+                        "final_url": p[2],
+                        "item_id": p[3],
+                        "batch_id": p[4],
+                        "parent_id": p[5],
+                        "added_at": p[6],
+                    }
+                )
+            return [
+                {
+                    "id": r[0],
+                    "path": r[1],
+                    "size": r[2],
+                    "sha256": r[3],
+                    "content_type": r[4],
+                    "title": r[5],
+                    "created_at": r[6],
+                    "sources": by_entry.get(r[0], []),
+                }
+                for r in rows
+            ]
+
+        return await self._read(work)
 
 
 def _summarise(batch: Any, rows: list[Any]) -> dict[str, Any]:
