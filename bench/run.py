@@ -12,18 +12,23 @@ What it measures
     * haul: a fresh ``HAUL_HOME``, ``haul add - < urls.txt`` then ``haul run --until-idle``,
       timed as add+run and as the run alone.
 
+    The tool order rotates each round; the page cache is flushed (sync) before each timed
+    command; outputs of many-file workloads are kept until the end (see
+    Workload.keeps_outputs). Each invocation is killed after --timeout seconds.
+
     Every run is verified (file count, names, sizes, total bytes; for haul also
     ``haul library --json``: one entry per URL with the right size and sha256). A run that
     fails verification marks its tool as failed for that workload; it is not timed.
     Finally ``haul add`` of 100,000 URLs into a fresh HAUL_HOME, then the same lines again
-    (all duplicates), is timed.
+    (all duplicates), is timed (``HAUL_BATCH_LIMIT=100000``; the queue must then hold
+    exactly 100,000 items).
 
     Medians, files/s, MB/s (1 MB = 10**6 bytes) and the ratios haul/aria2c and haul/curl
     are printed, checked against the targets, and written to
     ``bench/results/<date>-<host>[-quick].md`` plus a ``.json`` with every run's numbers.
 
 How to run
-    .venv/bin/python bench/run.py [--quick] [--runs 3] [--timeout 600]
+    .venv/bin/python bench/run.py [--quick] [--runs 3] [--timeout 600] [--tools aria2c,curl]
 
     Needs root (or the binaries already present) to install ``nginx-light``, ``aria2`` and
     ``curl`` with apt-get when they are missing. Files go to a temporary folder (honours
@@ -556,32 +561,47 @@ def bench_workload(ctx: Context, wl: Workload, tools: tuple[str, ...], runs: int
     return result
 
 
+def queued_items(ctx: Context, env: dict[str, str]) -> int:
+    """How many items haul's queue holds, from ``haul status --json``."""
+    out = run_timed([ctx.binaries["haul"], "status", "--json"], timeout=ctx.timeout, env=env)
+    check_outcome(out, "haul status --json")
+    try:
+        return sum(int(batch["items"]) for batch in json.loads(out.stdout)["batches"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BenchError(f"haul status --json: unexpected output ({exc!r})") from exc
+
+
+def add_once(ctx: Context, source: Path) -> dict[str, float]:
+    """Time ``haul add -`` of the lines twice into a fresh HAUL_HOME; verify the queue."""
+    env = haul_env(ctx.fresh_dir("haul-add"), {"HAUL_BATCH_LIMIT": str(ADD_LINES)})
+    times = {}
+    os.sync()
+    for phase in ("first", "again"):
+        argv = [ctx.binaries["haul"], "add", "-"]
+        out = run_timed(argv, timeout=ctx.timeout, env=env, stdin_path=source)
+        check_outcome(out, f"haul add - ({ADD_LINES} lines, {phase})")
+        count = queued_items(ctx, env)
+        if count != ADD_LINES:
+            raise BenchError(f"after haul add ({phase}) the queue holds {count} items")
+        times[phase] = out.seconds
+    return times
+
+
 def bench_add(ctx: Context, runs: int) -> dict:
     """``haul add`` of ADD_LINES URLs into a fresh HAUL_HOME, then the same lines again."""
     lines = [f"http://{HOST}:{ctx.port}/f/{i:06d}.bin" for i in range(1, ADD_LINES + 1)]
     source = write_lines(ctx.workdir / "lists" / "add.txt", lines)
     result: dict[str, Any] = {"lines": ADD_LINES, "runs": [], "error": None}
-    haul = ctx.binaries["haul"]
     for round_no in range(runs):
-        home = ctx.fresh_dir("haul-add")
-        env = haul_env(home, {"HAUL_BATCH_LIMIT": str(ADD_LINES)})
-        times = {}
-        os.sync()
-        for phase in ("first", "again"):
-            out = run_timed([haul, "add", "-"], timeout=ctx.timeout, env=env, stdin_path=source)
-            try:
-                check_outcome(out, f"haul add - ({ADD_LINES} lines, {phase})")
-            except BenchError as exc:
-                result["error"] = str(exc)
-                print(f"  add     run {round_no + 1}/{runs}  FAILED: {exc}", flush=True)
-                return result
-            times[phase] = out.seconds
+        print(f"  add     run {round_no + 1}/{runs}", end="", flush=True)
+        try:
+            times = add_once(ctx, source)
+        except (BenchError, OSError) as exc:
+            result["error"] = str(exc)
+            print(f"  FAILED: {str(exc).splitlines()[0]}", flush=True)
+            return result
         result["runs"].append(times)
-        print(
-            f"  add     run {round_no + 1}/{runs}  first {times['first']:.3f} s"
-            f"  again {times['again']:.3f} s",
-            flush=True,
-        )
+        print(f"  first {times['first']:.3f} s  again {times['again']:.3f} s", flush=True)
     return result
 
 

@@ -161,6 +161,11 @@ class EventBus:
         if subscription in self._subscribers:
             self._subscribers.remove(subscription)
 
+    @property
+    def listened(self) -> bool:
+        """False when nobody subscribed: callers may skip building events."""
+        return bool(self._subscribers)
+
     def publish(self, event: Event) -> None:
         for subscription in self._subscribers:
             subscription.offer(event)

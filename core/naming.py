@@ -59,9 +59,9 @@ def _sanitize(text: str) -> str:
 def safe_name(candidate: str | None, content_type: str | None = None) -> str:
     """A name with no traversal, separators, control characters or reserved words."""
     raw = (candidate or "").replace("\\", "/").rpartition("/")[2]
-    if _PLAIN.match(raw) and not _RESERVED.match(raw) and not raw.endswith((".", " ")):
-        if os.path.splitext(raw)[1] or not content_type:
-            return raw  # the common case, and pathvalidate costs ~0.5 ms a name
+    plain = _PLAIN.match(raw) and not _RESERVED.match(raw) and not raw.endswith((".", " "))
+    if plain and (os.path.splitext(raw)[1] or not content_type):
+        return raw  # the common case, and pathvalidate costs ~0.5 ms a name
     stem, suffix = os.path.splitext(raw)
     if len(suffix.encode()) > 32 or not _sanitize(suffix[1:]):
         stem, suffix = raw, ""

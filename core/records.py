@@ -6,6 +6,7 @@ from typing import Any
 
 from .models import Item
 from .redact import redact_url
+from .store import Queued
 
 
 def item_record(item: Item, show_secrets: bool = False) -> dict[str, Any]:
@@ -30,6 +31,20 @@ def item_record(item: Item, show_secrets: bool = False) -> dict[str, Any]:
         "title": item.title,
         "created_at": item.created_at,
         "updated_at": item.updated_at,
+    }
+
+
+def queued_record(item: Queued, show_secrets: bool = False) -> dict[str, Any]:
+    """A just-added item: what `haul add --json` reports without reading rows back."""
+    shown = (lambda url: url) if show_secrets else redact_url
+    return {
+        "id": item.id,
+        "source": shown(item.source),
+        "key": shown(item.key),
+        "kind": item.kind.value,
+        "stage": item.stage.value,
+        "state": "queued",
+        "batch_id": item.batch_id,
     }
 
 

@@ -458,3 +458,34 @@ def test_key_ignores_case_in_scheme_and_host_and_keeps_path_and_query_exactly(
     expected_query = f"?{query}" if query else ""
     assert key == f"{scheme}://{host}{shown_port}/{path}{expected_query}"
     assert key == check_url(f"{scheme}://{host}{port_text}/{path}?{query}", OPEN).key
+
+
+@given(
+    scheme=st.sampled_from(["http", "https", "HTTP", "hTTps"]),
+    host=st.from_regex(
+        r"[A-Za-z0-9]([A-Za-z0-9-]{0,8}[A-Za-z0-9])?(\.[A-Za-z0-9]{1,6}){0,3}", fullmatch=True
+    ),
+    port=st.one_of(st.none(), st.integers(0, 70000)),
+    path=st.from_regex(r"(/[A-Za-z0-9%._~!$&'()*+,;=:@-]{0,8}){0,3}", fullmatch=True),
+    query=st.one_of(st.none(), st.from_regex(r"[A-Za-z0-9=&%]{0,10}", fullmatch=True)),
+    fragment=st.one_of(st.none(), st.from_regex(r"[A-Za-z0-9]{0,5}", fullmatch=True)),
+)
+def test_the_fast_path_judges_exactly_like_the_general_one(
+    scheme: str,
+    host: str,
+    port: int | None,
+    path: str,
+    query: str | None,
+    fragment: str | None,
+) -> None:
+    url = f"{scheme}://{host}{'' if port is None else f':{port}'}{path}"
+    url += "" if query is None else f"?{query}"
+    url += "" if fragment is None else f"#{fragment}"
+    policy = NetworkPolicy(allow_private=False)
+    outcomes = []
+    for hosts in ({}, None):
+        try:
+            outcomes.append(check_url(url, policy, hosts).key)
+        except InvalidSource as exc:
+            outcomes.append(f"refused: {exc}")
+    assert outcomes[0] == outcomes[1]

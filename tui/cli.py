@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from core import EngineBusy, Haul, HaulError, Settings, SettingsError, Stage, State, load_settings
-from core.records import entry_record, item_record
+from core.records import entry_record, item_record, queued_record
 from core.redact import redact_url
 
 from .cli_run import EXIT_OK, EXIT_SOME_FAILED, run_engine
@@ -45,7 +45,7 @@ async def cmd_add(haul: Haul, args: argparse.Namespace) -> int:
         _emit_json(
             {
                 "batch_id": result.batch_id,
-                "added": [item_record(item, args.show_secrets) for item in result.added],
+                "added": [queued_record(item, args.show_secrets) for item in result.added],
                 "duplicates": [
                     {"input": shown(d.given), "item_id": d.item_id, "state": d.state.value}
                     for d in result.duplicates

@@ -42,7 +42,10 @@ class PartialFile:
     async def open_at(self, checkpoint: int) -> None:
         """Cut the file back to the last checkpoint and re-hash what is kept."""
         try:
-            await asyncio.to_thread(self._open_at, checkpoint)
+            if checkpoint <= 0:
+                self._open_at(0)  # nothing to re-hash: opening a file costs microseconds
+            else:
+                await asyncio.to_thread(self._open_at, checkpoint)
         except OSError as exc:
             raise LocalWriteError(f"cannot open the partial file {self.path}: {exc}") from exc
 

@@ -52,7 +52,6 @@ CREATE INDEX items_retry ON items(not_before) WHERE state = 'retry_wait';
 CREATE INDEX items_state ON items(state, stage);
 CREATE INDEX items_batch ON items(batch_id, stage, state);
 CREATE INDEX items_parent ON items(parent_id) WHERE parent_id IS NOT NULL;
-CREATE INDEX items_updated ON items(updated_at);
 CREATE TABLE provenance (
     id INTEGER PRIMARY KEY,
     entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,

@@ -53,6 +53,19 @@ class Duplicate:
     given: str
     item_id: int
     state: State
+    key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """One newly queued item, as the submission knows it (no row is read back)."""
+
+    id: int
+    source: str
+    key: str
+    kind: Kind
+    stage: Stage
+    batch_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +73,7 @@ class Added:
     """What one submission put in the store."""
 
     batch_id: int | None
-    added: list[Item]
+    added: list[Queued]
     duplicates: list[Duplicate]
 
 
@@ -207,30 +220,39 @@ class Store:
                 "INSERT INTO temp.incoming (key, given, kind, stage) VALUES (?, ?, ?, ?)",
                 [(s.key, s.given, s.kind.value, FIRST_STAGE[s.kind].value) for s in sources],
             )
-            before = tx.one("SELECT coalesce(max(id), 0) FROM items")
-            tx.execute(
-                "INSERT INTO items (source, key, kind, stage, state, priority, batch_id, "
-                "parent_id, created_at, updated_at) "
-                "SELECT given, key, kind, stage, 'queued', ?, ?, ?, ?, ? FROM temp.incoming "
-                "WHERE true ORDER BY n ON CONFLICT (key) DO NOTHING",
-                (priority, batch, parent_id, now, now),
-            )
-            added_rows = tx.all(
-                f"SELECT {ITEM_COLUMNS} FROM items WHERE id > ? ORDER BY id", (before[0],)
+            before = tx.one("SELECT coalesce(max(id), 0) FROM items")[0]
+            new_ids = dict(
+                (key, item_id)
+                for item_id, key in tx.all(
+                    "INSERT INTO items (source, key, kind, stage, state, priority, batch_id, "
+                    "parent_id, created_at, updated_at) "
+                    "SELECT given, key, kind, stage, 'queued', ?, ?, ?, ?, ? FROM temp.incoming "
+                    "WHERE true ORDER BY n ON CONFLICT (key) DO NOTHING RETURNING id, key",
+                    (priority, batch, parent_id, now, now),
+                )
             )
             dup_rows = tx.all(
-                "SELECT inc.given, i.id, i.state FROM temp.incoming inc JOIN items i "
+                "SELECT inc.given, i.id, i.state, inc.key FROM temp.incoming inc JOIN items i "
                 "ON i.key = inc.key WHERE i.id <= ? ORDER BY inc.n",
-                (before[0],),
+                (before,),
             )
-            if not added_rows and batch_id is None:
+            if not new_ids and batch_id is None:
                 tx.execute("DELETE FROM batches WHERE id = ?", (batch,))
                 batch = None
             tx.execute("DELETE FROM temp.incoming")
+            added = (
+                [
+                    Queued(new_ids[s.key], s.given, s.key, s.kind, FIRST_STAGE[s.kind], batch)
+                    for s in sources
+                    if s.key in new_ids
+                ]
+                if batch is not None
+                else []
+            )
             return Added(
                 batch_id=batch,
-                added=[item_from_row(row) for row in added_rows],
-                duplicates=[Duplicate(row[0], row[1], State(row[2])) for row in dup_rows],
+                added=added,
+                duplicates=[Duplicate(r[0], r[1], State(r[2]), r[3]) for r in dup_rows],
             )
 
         return await self._transact(work)
