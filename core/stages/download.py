@@ -52,7 +52,7 @@ async def download(ctx: StageContext, item: Item) -> Outcome:
                 plan = plan_body(response, partial.offset, total, validator)
                 if isinstance(plan, StartOver):
                     ctx.log(item.id, "warning", f"{plan.why}; starting over from byte 0")
-                    partial.reset()
+                    await partial.reset()
                     validator, total = None, None
                     await ctx.store.checkpoint(item.id, 0, None, None)
                     continue
@@ -102,7 +102,7 @@ async def _stream(
     ctx.progress(item.id, partial.offset, total)
     try:
         async for chunk in response.aiter_raw():
-            partial.write(chunk)
+            await partial.write(chunk)
             ctx.progress(item.id, partial.offset, total)
             if time.monotonic() >= next_checkpoint:
                 await _checkpoint(ctx, item, partial, total, validator)
@@ -116,6 +116,7 @@ async def _stream(
             f"the connection broke after {partial.offset} of {total or '?'} bytes: "
             f"{redact_text(str(exc)) or type(exc).__name__}"
         ) from exc
+    await partial.sync()  # every byte written and hashed before anyone reads the digest
     if total is not None and partial.offset != total:
         raise TransientError(f"the server sent {partial.offset} of {total} bytes")
 

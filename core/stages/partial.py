@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import LocalWriteError
 
 _READ_CHUNK = 1 << 20
+_BATCH = 1 << 20
 
 
 def partial_path(folder: Path, item_id: int) -> Path:
@@ -38,6 +39,9 @@ class PartialFile:
         self.offset = 0
         self.digest: Any = hashlib.sha256()
         self._handle: Any = None
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+        self._pending: asyncio.Future[None] | None = None
 
     async def open_at(self, checkpoint: int) -> None:
         """Cut the file back to the last checkpoint and re-hash what is kept."""
@@ -59,25 +63,56 @@ class PartialFile:
         self.offset = keep
         self.digest = _hash_prefix(self.path, keep) if keep else hashlib.sha256()
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         """Start over from byte zero (the server ignored Range, or the file changed)."""
+        await self._settle()
+        self._buffer.clear()
+        self._buffered = 0
         self._handle.seek(0)
         self._handle.truncate(0)
         self.offset = 0
         self.digest = hashlib.sha256()
 
-    def write(self, chunk: bytes) -> None:
+    async def write(self, chunk: bytes) -> None:
+        """Take a chunk; every MiB goes to a thread that writes and hashes it.
+
+        sha256 and file writes release the GIL, so on a fast link they run on the other
+        core while the event loop keeps reading the socket. One batch in flight at a time
+        keeps the bytes in order.
+        """
+        self._buffer.append(chunk)
+        self._buffered += len(chunk)
+        self.offset += len(chunk)
+        if self._buffered >= _BATCH:
+            data = self._take()
+            await self._settle()
+            self._pending = asyncio.ensure_future(asyncio.to_thread(self._write_and_hash, data))
+
+    def _take(self) -> bytes:
+        data = b"".join(self._buffer)
+        self._buffer.clear()
+        self._buffered = 0
+        return data
+
+    async def _settle(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            await pending
+
+    def _write_and_hash(self, data: bytes) -> None:
         try:
-            self._handle.write(chunk)
+            self._handle.write(data)
         except OSError as exc:
             raise LocalWriteError(f"cannot write to {self.path}: {exc.strerror or exc}") from exc
-        self.digest.update(chunk)
-        self.offset += len(chunk)
+        self.digest.update(data)
 
     async def sync(self) -> int:
-        """Flush and fsync; returns the offset that is now safe to record."""
+        """Write what is buffered, flush and fsync; returns the offset now safe to record."""
         if self._handle is None:
             return self.offset
+        await self._settle()
+        if self._buffer:
+            self._write_and_hash(self._take())
         try:
             self._handle.flush()
             await asyncio.to_thread(os.fsync, self._handle.fileno())
@@ -86,6 +121,9 @@ class PartialFile:
         return self.offset
 
     def close(self) -> None:
+        """Close the file; call after sync() (a batch still in flight is abandoned)."""
+        if self._pending is not None:
+            self._pending.cancel()
         if self._handle is not None:
             self._handle.close()
             self._handle = None
