@@ -56,6 +56,7 @@ class Engine:
         self._log_buffer: list[tuple[int, float, str, str]] = []
         self._dirty_batches: set[int] = set()
         self._data_version = -1
+        self._next_follow = 0.0
         self._last_sync = 0.0
         self._last_item_id = 0
         self._next_due: float | None = None
@@ -67,6 +68,7 @@ class Engine:
     def wake(self) -> None:
         """Look at the store again now (a submission, a cap or a pause changed)."""
         self._data_version = -1
+        self._next_follow = 0.0
         self._wake.set()
 
     def _expect_work(self, stage: Stage | None = None) -> None:
@@ -101,7 +103,8 @@ class Engine:
     async def _loop(self, until_idle: bool) -> None:
         while not self._stop.is_set():
             self._wake.clear()
-            await self._follow_store()
+            if time.monotonic() >= self._next_follow:
+                await self._follow_store()
             now = time.time()
             if self._next_due is not None and self._next_due <= now:
                 await self.store.promote_due(now)
@@ -141,6 +144,8 @@ class Engine:
     # -- following the store (other processes write there too) ------------------------------
 
     async def _follow_store(self) -> None:
+        # At most a few looks a second: the loop also wakes each time an item finishes.
+        self._next_follow = time.monotonic() + self.settings.poll_seconds / 2
         version = await self.store.data_version()
         if version == self._data_version:
             return

@@ -22,13 +22,14 @@ _MAX_START_OVERS = 2
 
 async def download(ctx: StageContext, item: Item) -> Outcome:
     """Fetch item.source into its partial file, continuing from the last checkpoint."""
-    existing = await ctx.store.entry_by_final_key(item.key)
-    if existing is not None:
-        return await skip_to_entry(ctx, item, existing, item.final_url, "already in the library")
     transfer = await ctx.store.transfer(item.id)
+    if transfer.entry_for_key is not None:
+        why = "already in the library"
+        return await skip_to_entry(ctx, item, transfer.entry_for_key, item.final_url, why)
     partial = PartialFile(partial_path(ctx.settings.partial_dir, item.id))
     await partial.open_at(item.bytes_done)
     validator, total = transfer.validator, item.bytes_total
+    complete = False
     try:
         for _round in range(_MAX_START_OVERS + 1):
             headers = {}
@@ -60,12 +61,15 @@ async def download(ctx: StageContext, item: Item) -> Outcome:
                     validator = validator_of(response) or validator
                     total = plan.total
                     await _stream(ctx, item, response, partial, total, validator)
+                await partial.sync()
+                complete = True  # the advance records bytes and validator with the state
                 return _advance(partial, response, final_url, total, validator)
             finally:
                 await response.aclose()
         raise TransientError("the server kept changing the file while it was downloaded")
     finally:
-        await _checkpoint(ctx, item, partial, total, validator)
+        if not complete:
+            await _checkpoint(ctx, item, partial, total, validator)
         partial.close()
 
 
@@ -116,7 +120,6 @@ async def _stream(
             f"the connection broke after {partial.offset} of {total or '?'} bytes: "
             f"{redact_text(str(exc)) or type(exc).__name__}"
         ) from exc
-    await partial.sync()  # every byte written and hashed before anyone reads the digest
     if total is not None and partial.offset != total:
         raise TransientError(f"the server sent {partial.offset} of {total} bytes")
 

@@ -34,7 +34,7 @@ async def import_file(ctx: StageContext, item: Item) -> Outcome:
                 {"bytes_done": 0, "sha256": None, "dest_path": None, "validator": None},
                 message="the downloaded file went missing before import; downloading it again",
             )
-    existing = await ctx.store.entry_by_sha(sha256) if sha256 else None
+    existing = transfer.entry_for_sha
     if existing is not None and dest is None:
         partial.unlink(missing_ok=True)
         return await skip_to_entry(ctx, item, existing, item.final_url, "same bytes as an entry")
@@ -78,12 +78,12 @@ async def _place(ctx: StageContext, item: Item, partial: Path, name: str) -> Pat
     """Link the partial file into the library under the first free versioned name."""
     library = ctx.settings.library_dir
     library.mkdir(parents=True, exist_ok=True)
+    if not inside(library, library / name):
+        raise LocalWriteError(f"refusing to write outside the library: {name}")
     for number in range(1, _MAX_VERSIONS):
         candidate = library / versioned(name, number)
         if candidate.exists():
             continue
-        if not inside(library, candidate):
-            raise LocalWriteError(f"refusing to write outside the library: {candidate}")
         await ctx.store.update_item(item.id, dest_path=str(candidate))
         try:
             placed = await asyncio.to_thread(_link_exclusive, partial, candidate)

@@ -46,10 +46,9 @@ class PartialFile:
     async def open_at(self, checkpoint: int) -> None:
         """Cut the file back to the last checkpoint and re-hash what is kept."""
         try:
-            if checkpoint <= 0:
-                self._open_at(0)  # nothing to re-hash: opening a file costs microseconds
-            else:
-                await asyncio.to_thread(self._open_at, checkpoint)
+            # In a thread even from zero: creating a file where many were just removed can
+            # take a millisecond on ext4, too long for the loop that all downloads share.
+            await asyncio.to_thread(self._open_at, checkpoint)
         except OSError as exc:
             raise LocalWriteError(f"cannot open the partial file {self.path}: {exc}") from exc
 

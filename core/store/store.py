@@ -87,6 +87,8 @@ class Transfer:
     sha256: str | None
     dest_path: str | None
     stage_attempts: int
+    entry_for_key: int | None
+    entry_for_sha: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +306,9 @@ class Store:
     async def transfer(self, item_id: int) -> Transfer:
         def work(tx: Tx) -> Transfer:
             row = tx.one(
-                "SELECT validator, content_type, file_name, sha256, dest_path, stage_attempts "
+                "SELECT validator, content_type, file_name, sha256, dest_path, stage_attempts, "
+                "(SELECT entry_id FROM provenance WHERE final_key = items.key LIMIT 1), "
+                "(SELECT id FROM entries WHERE entries.sha256 = items.sha256) "
                 "FROM items WHERE id = ?",
                 (item_id,),
             )
