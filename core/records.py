@@ -12,17 +12,12 @@ from .store import Queued
 def item_record(item: Item, show_secrets: bool = False) -> dict[str, Any]:
     shown = (lambda url: url) if show_secrets else redact_url
     return {
-        "id": item.id,
-        "source": shown(item.source),
-        "key": shown(item.key),
-        "kind": item.kind.value,
-        "stage": item.stage.value,
+        **queued_record(item, show_secrets),
         "state": item.state.value,
         "priority": item.priority,
         "attempts": item.attempts,
         "error": item.error,
         "not_before": item.not_before,
-        "batch_id": item.batch_id,
         "parent_id": item.parent_id,
         "bytes_done": item.bytes_done,
         "bytes_total": item.bytes_total,
@@ -34,7 +29,7 @@ def item_record(item: Item, show_secrets: bool = False) -> dict[str, Any]:
     }
 
 
-def queued_record(item: Queued, show_secrets: bool = False) -> dict[str, Any]:
+def queued_record(item: Queued | Item, show_secrets: bool = False) -> dict[str, Any]:
     """A just-added item: what `haul add --json` reports without reading rows back."""
     shown = (lambda url: url) if show_secrets else redact_url
     return {

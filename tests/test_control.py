@@ -14,7 +14,7 @@ from core.events import DownloadProgressed, ItemQueued, ItemStateChanged
 from core.stages.partial import partial_path
 
 from .conftest import HaulFactory, item_state, wait_until
-from .test_downloads import add, blob, run_idle, sha
+from .test_downloads import add, blob, plant_partial, run_idle, sha
 
 
 async def bytes_on_disk(haul: Haul, item_id: int) -> int:
@@ -119,12 +119,9 @@ async def test_a_crash_mid_download_resumes_from_the_checkpoint(
     body = blob(300_000, 31)
     server.add("/crash.bin", body)
     haul = await make_haul()
-    [item_id] = await add(haul, server.url("/crash.bin"))
-    partial = partial_path(haul.settings.partial_dir, item_id)
-    partial.parent.mkdir(parents=True)
-    partial.write_bytes(body[:120_000] + b"garbage written after the checkpoint")
+    on_disk = body[:120_000] + b"garbage written after the checkpoint"
+    item_id = await plant_partial(haul, server.url("/crash.bin"), on_disk, checkpoint=120_000)
     await haul.store.claim(Stage.DOWNLOAD, 1)
-    await haul.store.checkpoint(item_id, 120_000, len(body), None)
 
     assert await run_idle(haul) == 0
 
@@ -142,10 +139,8 @@ async def test_a_crash_after_filing_but_before_recording_is_reconciled(
     """The file reached the library (linked) but the entry was never written."""
     body = blob(50_000, 41)
     server.add("/late.bin", body)
-    [item_id] = await add(haul, server.url("/late.bin"))
+    item_id = await plant_partial(haul, server.url("/late.bin"), body)
     partial = partial_path(haul.settings.partial_dir, item_id)
-    partial.parent.mkdir(parents=True)
-    partial.write_bytes(body)
     dest = haul.settings.library_dir / "late.bin"
     dest.parent.mkdir(parents=True)
     await haul.store.claim(Stage.DOWNLOAD, 1)

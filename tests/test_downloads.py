@@ -11,6 +11,7 @@ import pytest
 
 from core import Haul, Stage, State
 from core.demo import LoopbackServer
+from core.stages.partial import partial_path
 
 from .conftest import HaulFactory, wait_until
 
@@ -26,6 +27,17 @@ def sha(data: bytes) -> str:
 async def run_idle(haul: Haul, timeout: float = 30) -> int:
     async with asyncio.timeout(timeout):
         return await haul.run(until_idle=True)
+
+
+async def plant_partial(haul: Haul, url: str, on_disk: bytes, checkpoint: int | None = None) -> int:
+    """Queue url as if an earlier run had written `on_disk` and checkpointed it."""
+    [item_id] = await add(haul, url)
+    partial = partial_path(haul.settings.partial_dir, item_id)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_bytes(on_disk)
+    done = len(on_disk) if checkpoint is None else checkpoint
+    await haul.store.checkpoint(item_id, done, None if checkpoint is not None else done, None)
+    return item_id
 
 
 async def add(haul: Haul, *urls: str) -> list[int]:
@@ -302,3 +314,48 @@ async def test_content_disposition_names_are_sanitised(
     assert os.path.commonpath([entry["path"], haul.settings.library_dir]) == str(
         haul.settings.library_dir
     )
+
+
+async def test_a_416_for_a_complete_partial_file_finishes_without_refetching(
+    haul: Haul, server: LoopbackServer
+) -> None:
+    """Crash after the last byte was checkpointed but before the stage advanced."""
+    body = blob(70_000, 61)
+    server.add("/whole.bin", body)
+    await plant_partial(haul, server.url("/whole.bin"), body)
+
+    assert await run_idle(haul) == 0
+
+    [request] = server.requests_to("/whole.bin")
+    assert request.headers["range"] == f"bytes={len(body)}-" and request.status == 416
+    [entry] = await haul.library()
+    assert entry["sha256"] == sha(body) and Path(entry["path"]).read_bytes() == body
+
+
+async def test_a_416_that_disagrees_with_the_partial_file_starts_over(
+    haul: Haul, server: LoopbackServer
+) -> None:
+    body = blob(50_000, 62)
+    server.add("/shrunk.bin", body)
+    # longer than the file now on the server
+    await plant_partial(haul, server.url("/shrunk.bin"), blob(60_000, 63))
+
+    assert await run_idle(haul) == 0
+
+    statuses = [r.status for r in server.requests_to("/shrunk.bin")]
+    assert statuses == [416, 200]
+    [entry] = await haul.library()
+    assert Path(entry["path"]).read_bytes() == body  # no error body, no stale bytes
+
+
+async def test_retry_after_is_capped_by_the_backoff_limit(
+    make_haul: HaulFactory, server: LoopbackServer
+) -> None:
+    haul = await make_haul(backoff_max_seconds=0.3)
+    server.add("/later.bin", blob(100, 64))
+    server.fault("/later.bin", status=503, retry_after="3600")
+    [item_id] = await add(haul, server.url("/later.bin"))
+    started = asyncio.get_running_loop().time()
+    assert await run_idle(haul, timeout=10) == 0
+    assert asyncio.get_running_loop().time() - started < 5
+    assert [a.outcome for a in await haul.attempts(item_id)] == ["retry", "ok", "done"]
