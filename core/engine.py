@@ -22,18 +22,26 @@ from .http import make_client
 from .lanes import Lane
 from .models import STAGE_ORDER, TERMINAL_STATES, Item, Stage, State
 from .progress import ProgressBoard
+from .recipes import RecipeBook, load_recipes
 from .redact import redact_text, redact_url
 from .retry import backoff_delay
 from .settings import Settings
-from .stages.base import Advance, Outcome, StageContext, StageHandler
+from .stages.base import Advance, Completed, Outcome, StageContext, StageHandler
 from .stages.download import download
+from .stages.extract import extract
 from .stages.importer import import_file
 from .stages.partial import partial_path
-from .store import Store
+from .stages.scrape import scrape
+from .store import Queued, Store
 
 logger = logging.getLogger("haul.engine")
 
-HANDLERS: dict[Stage, StageHandler] = {Stage.DOWNLOAD: download, Stage.IMPORT: import_file}
+HANDLERS: dict[Stage, StageHandler] = {
+    Stage.SCRAPE: scrape,
+    Stage.EXTRACT: extract,
+    Stage.DOWNLOAD: download,
+    Stage.IMPORT: import_file,
+}
 TICK_SECONDS = 0.25
 
 _REQUEUE = "requeue"  # interrupted by a lane pause or shutdown: back to queued
@@ -61,6 +69,7 @@ class Engine:
         self._last_item_id = 0
         self._next_due: float | None = None
         self._client: httpx.AsyncClient | None = None
+        self.recipes = RecipeBook([], [])
         self.globally_paused = False
 
     # -- pokes from the facade (same process) ---------------------------------------------
@@ -89,6 +98,9 @@ class Engine:
         self._last_item_id = await self.store.max_item_id()
         self._last_sync = time.time()
         self._client = make_client(self.settings)
+        self.recipes = load_recipes(self.settings.recipes_folder)
+        for problem in self.recipes.problems:
+            logger.warning("recipe not loaded: %s", problem.message)
         ticker = asyncio.create_task(self._tick_forever())
         try:
             await self._loop(until_idle)
@@ -134,8 +146,10 @@ class Engine:
         if lane.free <= 0 or not lane.may_have_work:
             return
         wanted = lane.free
-        claimed = await self.store.claim(lane.stage, wanted)
+        claimed = await self.store.claim(lane.stage, wanted, lane.last_batch)
         lane.may_have_work = len(claimed) == wanted
+        if claimed:
+            lane.last_batch = claimed[-1].batch_id
         for item in claimed:
             self._announce(item, State.RUNNING)
             task = asyncio.create_task(self._work(lane, item), name=f"item-{item.id}")
@@ -202,7 +216,30 @@ class Engine:
 
     def _context(self) -> StageContext:
         assert self._client is not None
-        return StageContext(self.settings, self.store, self._client, self.board.report, self.log)
+        return StageContext(
+            self.settings,
+            self.store,
+            self._client,
+            self.board.report,
+            self.log,
+            self._spawned,
+            self.recipes,
+        )
+
+    def _spawned(self, items: list[Queued]) -> None:
+        """A listing queued children: tell listeners, and let the extract lane look now."""
+        for child in items if self.bus.listened else ():
+            self.bus.publish(
+                ItemQueued(
+                    child.id, child.batch_id, redact_url(child.source), child.kind, child.stage
+                )
+            )
+        for stage in {child.stage for child in items}:
+            self._expect_work(stage)
+        if items:
+            self._last_item_id = max(self._last_item_id, max(c.id for c in items))
+            self._dirty_batches.add(items[0].batch_id)
+            self._wake.set()
 
     async def _work(self, lane: Lane, item: Item) -> None:
         handler = HANDLERS.get(item.stage)
@@ -231,6 +268,13 @@ class Engine:
             self._wake.set()
 
     async def _succeeded(self, item: Item, outcome: Outcome) -> None:
+        if isinstance(outcome, Completed):
+            if await self.store.finish_running(
+                item.id, State.DONE, outcome="done", **outcome.fields
+            ):
+                self.log(item.id, "info", outcome.message)
+                self._announce(item, State.DONE)
+            return
         if isinstance(outcome, Advance):
             moved = await self.store.finish_running(
                 item.id,

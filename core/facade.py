@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
@@ -13,11 +13,14 @@ from .engine import Engine
 from .errors import HaulError
 from .events import EventBus, ItemQueued, Subscription
 from .lock import EngineLock
-from .models import STAGE_ORDER, Attempt, Item, Stage, State
+from .models import STAGE_ORDER, Attempt, Item, Kind, Stage, State
+from .probe import probe
+from .recipes import RecipeBook, load_recipes
 from .redact import redact_url
 from .settings import Settings
-from .sources import Refusal, judge
+from .sources import Judgement, Refusal, judge
 from .stages.partial import partial_path
+from .stages.scrape import listing_details
 from .store import Duplicate, Queued, Store
 
 PAUSABLE = (State.QUEUED, State.RUNNING, State.RETRY_WAIT)
@@ -33,6 +36,19 @@ class Submission:
     added: list[Queued]
     duplicates: list[Duplicate]
     refused: list[Refusal]
+
+
+def _mark_listings(judged: Judgement, listed: set[str], details: str, book: RecipeBook) -> None:
+    """Sources named as listings, or claimed by a recipe with listing rules, scrape first."""
+    if not listed and not book.recipes:
+        return
+    for index, source in enumerate(judged.sources):
+        if source.given.strip() in listed:
+            judged.sources[index] = replace(source, kind=Kind.LISTING, details=details)
+            continue
+        recipe = book.match(source.key) if book.recipes else None
+        if recipe is not None and recipe.listing is not None:
+            judged.sources[index] = replace(source, kind=Kind.LISTING)
 
 
 @contextlib.contextmanager
@@ -105,11 +121,31 @@ class Haul:
     # -- input --------------------------------------------------------------------------
 
     async def submit(
-        self, lines: Iterable[str], *, priority: int = 0, label: str | None = None
+        self,
+        lines: Iterable[str],
+        *,
+        priority: int = 0,
+        label: str | None = None,
+        listings: Iterable[str] = (),
+        items_selector: str | None = None,
+        next_selector: str | None = None,
     ) -> Submission:
-        """Judge every line at the door; queue the valid new ones as one batch."""
+        """Judge every line at the door; queue the valid new ones as one batch.
+
+        `listings` are category pages to scrape with the given selectors; other lines are
+        listings too when a site recipe with listing rules claims them, else files (a
+        file that answers with a web page moves on to the extract stage by itself).
+        """
         with _collector_paused():
-            judged = judge(lines, self.settings.network_policy, self.settings.batch_limit)
+            judged = judge(
+                [*lines, *listings], self.settings.network_policy, self.settings.batch_limit
+            )
+            _mark_listings(
+                judged,
+                {line.strip() for line in listings},
+                listing_details(items_selector, next_selector),
+                load_recipes(self.settings.recipes_folder),
+            )
             added = await self.store.add_sources(judged.sources, priority=priority, label=label)
         known = {item.key: (item.id, State.QUEUED) for item in added.added}
         known.update({dup.key: (dup.item_id, dup.state) for dup in added.duplicates})
@@ -223,6 +259,13 @@ class Haul:
             },
             "paused": globally,
         }
+
+    async def probe(self, url: str) -> dict[str, Any]:
+        """What the recipe (or the generic rules) finds on one page; nothing is queued."""
+        return await probe(self.settings, self.store, url)
+
+    def recipes(self) -> RecipeBook:
+        return load_recipes(self.settings.recipes_folder)
 
     def subscribe(self, limit: int = 10_000) -> Subscription:
         return self.bus.subscribe(limit)

@@ -19,6 +19,7 @@ class Lane:
     # False once a claim came back short: no need to ask the store again until something
     # is queued for this stage (saves a write transaction per lane per loop turn).
     may_have_work: bool = True
+    last_batch: int = 0  # batches take turns: the next claim starts after this one
 
     @property
     def running(self) -> int:

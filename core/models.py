@@ -34,6 +34,15 @@ FIRST_STAGE: dict[Kind, Stage] = {
 }
 
 
+STAGES_OF: dict[Kind, tuple[Stage, ...]] = {
+    Kind.LISTING: (Stage.SCRAPE,),
+    Kind.PAGE: (Stage.EXTRACT, Stage.DOWNLOAD, Stage.IMPORT),
+    Kind.FILE: (Stage.DOWNLOAD, Stage.IMPORT),
+    Kind.LOCAL: (Stage.IMPORT,),
+}
+"""The stages an item of each kind walks; a listing files nothing itself."""
+
+
 class State(StrEnum):
     """Where an item is in its life; see DESIGN.md for the transitions."""
 

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     user_agent: str = "haul/0.1 (+https://github.com/haul)"
     max_redirects: int = Field(default=10, ge=0, le=30)
+    page_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=1 << 30)
+    cover_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1 << 30)
+    listing_page_limit: int = Field(default=50, ge=1, le=10_000)
+    same_site_only: bool = True
+    recipes_dir: Path | None = None
     checkpoint_seconds: float = Field(default=1.0, gt=0, le=60)
     poll_seconds: float = Field(default=0.25, gt=0, le=5)
 
@@ -99,6 +104,15 @@ class Settings(BaseSettings):
     @property
     def partial_dir(self) -> Path:
         return self.home / "partial"
+
+    @property
+    def thumbnail_dir(self) -> Path:
+        return self.home / "thumbnails"
+
+    @property
+    def recipes_folder(self) -> Path:
+        """recipes/*.toml beside the settings file, unless HAUL_RECIPES_DIR says otherwise."""
+        return self.recipes_dir or config_file().parent / "recipes"
 
     @property
     def network_policy(self) -> NetworkPolicy:

@@ -29,6 +29,7 @@ class Source:
     given: str
     key: str
     kind: Kind
+    details: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,9 +37,17 @@ async def cmd_add(haul: Haul, args: argparse.Namespace) -> int:
     lines: list[str] = []
     for value in args.sources:
         lines.extend(sys.stdin.read().splitlines() if value == "-" else [value])
-    if not lines:
+    if not lines and not args.listing:
         raise HaulError("nothing to add: give URLs, or - to read them from standard input")
-    result = await haul.submit(lines, priority=args.priority)
+    if (args.items or args.next) and not args.listing:
+        raise HaulError("--items and --next go with --listing URL")
+    result = await haul.submit(
+        lines,
+        priority=args.priority,
+        listings=args.listing or (),
+        items_selector=args.items,
+        next_selector=args.next,
+    )
     shown = (lambda url: url) if args.show_secrets else redact_url
     if args.json:
         _emit_json(
@@ -171,6 +179,45 @@ async def cmd_cap(haul: Haul, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def cmd_recipes(haul: Haul, args: argparse.Namespace) -> int:
+    if args.action == "test":
+        if not args.url:
+            raise HaulError("usage: haul recipes test URL")
+        report = await haul.probe(args.url)
+        if args.json:
+            _emit_json(report)
+            return EXIT_OK
+        print(
+            f"{report['url']}: {report['rules']} rules"
+            + (f" ({report['recipe']}, {report['recipe_file']})" if report["recipe"] else "")
+        )
+        print(f"  links: {len(report['links'])}")
+        for link in report["links"][:30]:
+            print(
+                f"    {link['url']}" + (f"  refused: {link['refused']}" if link["refused"] else "")
+            )
+        print(f"  next page: {report['next_page']}")
+        for name, value in report["item"].items():
+            print(f"  {name}: {value}")
+        return EXIT_OK
+    book = haul.recipes()
+    if args.json:
+        _emit_json(
+            {
+                "folder": str(haul.settings.recipes_folder),
+                "recipes": [{"name": r.name, "file": str(r.source)} for r in book.recipes],
+                "problems": [{"file": str(p.path), "problem": p.message} for p in book.problems],
+            }
+        )
+        return EXIT_OK
+    print(f"recipes in {haul.settings.recipes_folder}:")
+    for recipe in book.recipes:
+        print(f"  {recipe.name}  ({recipe.source.name})")
+    for problem in book.problems:
+        print(f"  ✗ {problem.message}", file=sys.stderr)
+    return EXIT_OK if not book.problems else EXIT_SOME_FAILED
+
+
 async def cmd_demo(haul: Haul, args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -205,6 +252,20 @@ def build_parser() -> argparse.ArgumentParser:
     add = reader("add", cmd_add, "queue URLs (one batch); - reads them from standard input")
     add.add_argument("sources", nargs="*", metavar="URL")
     add.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
+    add.add_argument(
+        "--listing",
+        action="append",
+        metavar="URL",
+        help="a category/listing page to scrape for item pages (repeatable)",
+    )
+    add.add_argument("--items", metavar="CSS", help="CSS selector of a listing's item links")
+    add.add_argument("--next", metavar="CSS", help="CSS selector of a listing's next-page link")
+    recipes = command(
+        "recipes", cmd_recipes, "list site recipes, or test one page: recipes test URL"
+    )
+    recipes.add_argument("action", nargs="?", choices=["test"])
+    recipes.add_argument("url", nargs="?")
+    recipes.add_argument("--json", action="store_true", help="machine-readable output")
     run = command("run", cmd_run, "run the engine headless, printing progress lines")
     run.add_argument("--until-idle", action="store_true", help="exit when nothing is left to do")
     run.add_argument("--quiet", action="store_true", help="print failures only")

@@ -56,8 +56,15 @@ def png(width: int, height: int, seed: str) -> bytes:
         y = int(height / 2 + height / 3 * math.sin(x / width * 4 * math.pi))
         for dy in (-1, 0, 1):
             dot(x, y + dy, (20, 70, 160))
+    return encode_png(width, height, bytes(pixels))
+
+
+def encode_png(width: int, height: int, rgb: bytes, level: int = 9) -> bytes:
+    """An 8-bit RGB PNG of `rgb` (width * height * 3 bytes, rows top to bottom)."""
     stride = width * 3
-    raw = b"".join(b"\x00" + pixels[r * stride : (r + 1) * stride] for r in range(height))
+    if len(rgb) != stride * height:
+        raise ValueError(f"expected {stride * height} bytes of RGB, got {len(rgb)}")
+    raw = b"".join(b"\x00" + rgb[r * stride : (r + 1) * stride] for r in range(height))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (
@@ -68,9 +75,46 @@ def png(width: int, height: int, seed: str) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IDAT", zlib.compress(raw, level))
         + chunk(b"IEND", b"")
     )
+
+
+def cover(seed: str, size: int = 64) -> bytes:
+    """A small square cover: a seeded two-colour diagonal gradient with a disc and grain.
+
+    Every seed gives its own colours and disc position, so covers tell items apart.
+    Built a row at a time from byte slices, so a cover takes well under a millisecond.
+    """
+    a0, a1, a2, b0, b1, b2, cx, cy, radius = seeded_bytes("cover:" + seed, 9)
+    top, bottom = (a0, a1, a2), (b0 // 2, b1 // 2, b2 // 2)
+    disc = bytes((255 - a0 // 3, 255 - a1 // 3, 255 - a2 // 3))
+    span = max(1, 2 * (size - 1))
+    # Pixel (x, y) has the colour of diagonal x + y: row y is a slice of this strip.
+    strip = b"".join(
+        bytes(int(t + (b - t) * d / span) for t, b in zip(top, bottom, strict=True))
+        for d in range(2 * size - 1)
+    )
+    centre_x = size * (0.25 + cx / 512)
+    centre_y = size * (0.25 + cy / 512)
+    r = size * (0.15 + radius / 1024)
+    rows = []
+    for y in range(size):
+        row = bytearray(strip[3 * y : 3 * (y + size)])
+        dy = y + 0.5 - centre_y
+        if abs(dy) < r:
+            half = math.sqrt(r * r - dy * dy)
+            start = max(0, math.ceil(centre_x - half - 0.5))
+            end = min(size, math.floor(centre_x + half - 0.5) + 1)
+            if end > start:
+                row[3 * start : 3 * end] = disc * (end - start)
+        rows.append(bytes(row))
+    pixels = b"".join(rows)
+    # Grain: flip the two low bits of each channel by a seeded mask.
+    low_bits = bytes(b & 3 for b in range(256))
+    mask = seeded_bytes("grain:" + seed, len(pixels)).translate(low_bits)
+    grained = int.from_bytes(pixels, "big") ^ int.from_bytes(mask, "big")
+    return encode_png(size, size, grained.to_bytes(len(pixels), "big"))
 
 
 # -------------------------------------------------------------------------- JPEG
@@ -92,27 +136,19 @@ def _canonical_codes(counts: tuple[int, ...]) -> list[tuple[int, int]]:
     return codes
 
 
-class _BitWriter:
-    def __init__(self) -> None:
-        self.out = bytearray()
-        self.acc = 0
-        self.bits = 0
-
-    def put(self, value: int, length: int) -> None:
-        self.acc = (self.acc << length) | (value & ((1 << length) - 1))
-        self.bits += length
-        while self.bits >= 8:
-            self.bits -= 8
-            byte = (self.acc >> self.bits) & 0xFF
-            self.out.append(byte)
-            if byte == 0xFF:
-                self.out.append(0)  # byte stuffing
-        self.acc &= (1 << self.bits) - 1
-
-    def finish(self) -> bytes:
-        if self.bits:
-            self.put((1 << (8 - self.bits)) - 1, 8 - self.bits)
-        return bytes(self.out)
+def _dc_block_bits() -> list[str]:
+    """The bits of one flat block, by DC difference + 255: the Huffman code of the
+    difference's size, its magnitude bits, then the AC end-of-block code ("0")."""
+    codes = _canonical_codes(_DC_COUNTS)
+    table = []
+    for diff in range(-255, 256):
+        size = abs(diff).bit_length()
+        code, length = codes[size]
+        magnitude = (
+            format(diff if diff > 0 else diff + (1 << size) - 1, f"0{size}b") if size else ""
+        )
+        table.append(format(code, f"0{length}b") + magnitude + "0")
+    return table
 
 
 def jpeg(width: int, height: int, paint: Callable[[float, float], RGB], seed: str) -> bytes:
@@ -122,8 +158,8 @@ def jpeg(width: int, height: int, paint: Callable[[float, float], RGB], seed: st
     """
     cols, rows = (width + 7) // 8, (height + 7) // 8
     grain = seeded_bytes(seed, cols * rows)
-    dc_codes = _canonical_codes(_DC_COUNTS)
-    bits = _BitWriter()
+    block_bits = _dc_block_bits()
+    bits: list[str] = []
     previous = [0, 0, 0]
     for by in range(rows):
         for bx in range(cols):
@@ -138,13 +174,11 @@ def jpeg(width: int, height: int, paint: Callable[[float, float], RGB], seed: st
                 dc = max(-128, min(127, round(value) - 128))  # quantiser 8 cancels the DCT's 8
                 diff = dc - previous[component]
                 previous[component] = dc
-                size = abs(diff).bit_length()
-                code, length = dc_codes[size]
-                bits.put(code, length)
-                if size:
-                    bits.put(diff if diff > 0 else diff + (1 << size) - 1, size)
-                bits.put(0, 1)  # end of block
-    scan = bits.finish()
+                bits.append(block_bits[diff + 255])
+    # Pad the last byte with 1s, then stuff a 0 after every 0xFF byte of the scan.
+    stream = "".join(bits)
+    stream += "1" * (-len(stream) % 8)
+    scan = int(stream, 2).to_bytes(len(stream) // 8, "big").replace(b"\xff", b"\xff\x00")
 
     def segment(marker: int, payload: bytes) -> bytes:
         return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
@@ -176,6 +210,17 @@ def dawn_harbour(x: float, y: float) -> RGB:
     t = (y - horizon) / (1 - horizon)
     shimmer = 0.5 + 0.5 * math.sin(y * 90) if abs(x - 0.66) < 0.05 + 0.1 * t else 0.0
     return (int(30 + 150 * shimmer), int(40 + 80 * shimmer - 20 * t), int(80 - 30 * t))
+
+
+def noon_lighthouse(x: float, y: float) -> RGB:
+    """A pale sky, a white tower with a red band on a green headland, blue sea."""
+    if 0.46 < x < 0.54 and 0.2 < y < 0.7:
+        return (200, 40, 40) if 0.38 < y < 0.46 else (245, 245, 240)
+    if y < 0.62:
+        return (int(150 + 80 * y), int(190 + 50 * y), 240)
+    if x < 0.7 and y < 0.75:
+        return (70, 130, 60)
+    return (30, int(80 + 60 * (1 - y)), 150)
 
 
 # ---------------------------------------------------------------------- audio/video

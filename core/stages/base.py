@@ -9,8 +9,9 @@ from typing import Any, Protocol
 import httpx
 
 from ..models import Item, Stage
+from ..recipes import RecipeBook
 from ..settings import Settings
-from ..store import Store
+from ..store import Queued, Store
 
 
 class ProgressSink(Protocol):
@@ -19,13 +20,15 @@ class ProgressSink(Protocol):
 
 @dataclass(frozen=True)
 class StageContext:
-    """Shared, long-lived parts: one store, one HTTP client, the settings."""
+    """Shared, long-lived parts: one store, one HTTP client, the settings, the recipes."""
 
     settings: Settings
     store: Store
     client: httpx.AsyncClient
     progress: ProgressSink
     log: Callable[[int, str, str], None]
+    spawned: Callable[[list[Queued]], None]
+    recipes: RecipeBook
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,15 @@ class Finished:
     message: str
 
 
-Outcome = Advance | Finished
+@dataclass(frozen=True)
+class Completed:
+    """The item's work is done and it files nothing itself (a listing that spawned items)."""
+
+    message: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+Outcome = Advance | Finished | Completed
 
 
 class StageHandler(Protocol):

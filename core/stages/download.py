@@ -7,8 +7,7 @@ import time
 import httpx
 
 from ..errors import PermanentError, TransientError
-from ..http import open_following
-from ..models import Item, Stage
+from ..models import Item, Kind, Stage
 from ..naming import name_from_disposition
 from ..redact import redact_text
 from ..sources import normalise_url
@@ -16,16 +15,27 @@ from .base import Advance, Finished, Outcome, StageContext
 from .partial import PartialFile, partial_path
 from .responses import Body, StartOver, plan_body, validator_of
 from .skip import skip_to_entry
+from .transport import request
 
 _MAX_START_OVERS = 2
 
 
 async def download(ctx: StageContext, item: Item) -> Outcome:
-    """Fetch item.source into its partial file, continuing from the last checkpoint."""
+    """Fetch the item's file into its partial file, continuing from the last checkpoint.
+
+    The file is the media link an item page named, else the source itself; a source that
+    turns out to be a web page goes to the extract stage instead.
+    """
     transfer = await ctx.store.transfer(item.id)
-    if transfer.entry_for_key is not None:
-        why = "already in the library"
-        return await skip_to_entry(ctx, item, transfer.entry_for_key, item.final_url, why)
+    url = transfer.media_url or item.source
+    url_key = normalise_url(url)
+    existing = (
+        transfer.entry_for_key
+        if url_key == item.key
+        else await ctx.store.entry_by_final_key(url_key)
+    )
+    if existing is not None:
+        return await skip_to_entry(ctx, item, existing, url, "already in the library")
     partial = PartialFile(partial_path(ctx.settings.partial_dir, item.id))
     await partial.open_at(item.bytes_done)
     validator, total = transfer.validator, item.bytes_total
@@ -37,10 +47,10 @@ async def download(ctx: StageContext, item: Item) -> Outcome:
                 headers["Range"] = f"bytes={partial.offset}-"
                 if validator:
                     headers["If-Range"] = validator
-            response, final_url = await _request(ctx, item, headers)
+            response, final_url = await request(ctx, url, headers)
             try:
                 final_key = normalise_url(final_url)
-                if final_key != item.key:
+                if final_key != url_key:
                     existing = await ctx.store.entry_by_final_key(final_key)
                     if existing is not None:
                         return await skip_to_entry(
@@ -57,6 +67,9 @@ async def download(ctx: StageContext, item: Item) -> Outcome:
                     validator, total = None, None
                     await ctx.store.checkpoint(item.id, 0, None, None)
                     continue
+                if isinstance(plan, Body) and plan.start == 0 and _is_page(response):
+                    complete = True
+                    return _page_instead(item, transfer.media_url)
                 if isinstance(plan, Body):
                     validator = validator_of(response) or validator
                     total = plan.total
@@ -73,23 +86,23 @@ async def download(ctx: StageContext, item: Item) -> Outcome:
         partial.close()
 
 
-async def _request(
-    ctx: StageContext, item: Item, headers: dict[str, str]
-) -> tuple[httpx.Response, str]:
-    try:
-        return await open_following(
-            ctx.client,
-            item.source,
-            headers,
-            ctx.settings.network_policy,
-            ctx.settings.max_redirects,
+def _is_page(response: httpx.Response) -> bool:
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type in ("text/html", "application/xhtml+xml")
+
+
+def _page_instead(item: Item, media_url: str | None) -> Advance:
+    """A web page where a file was expected: read it, unless it was a page's media link."""
+    if media_url is not None or item.kind != Kind.FILE:
+        raise PermanentError(
+            "the media link leads to a web page, not a file; a site recipe can point at the "
+            "right link (haul recipes)"
         )
-    except httpx.TimeoutException as exc:
-        raise TransientError(f"the server did not answer in time ({type(exc).__name__})") from exc
-    except httpx.TransportError as exc:
-        raise TransientError(f"could not reach the server: {redact_text(str(exc))}") from exc
-    except httpx.InvalidURL as exc:
-        raise PermanentError(f"the URL cannot be requested: {exc}") from exc
+    return Advance(
+        Stage.EXTRACT,
+        {"kind": Kind.PAGE.value},
+        message="the address is a web page: reading it for its title and media link",
+    )
 
 
 async def _stream(

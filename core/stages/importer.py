@@ -9,10 +9,11 @@ import os
 from pathlib import Path
 
 from ..errors import LocalWriteError
-from ..models import Item, Stage
+from ..models import Item, Kind, Stage
 from ..naming import inside, name_from_url, safe_name, title_from_name, versioned
 from ..sources import normalise_url
 from .base import Advance, Finished, Outcome, StageContext
+from .cover import fetch_cover
 from .partial import _hash_prefix, partial_path
 from .skip import skip_to_entry
 
@@ -45,6 +46,7 @@ async def import_file(ctx: StageContext, item: Item) -> Outcome:
         dest = await _place(ctx, item, partial, name)
     partial.unlink(missing_ok=True)
     content_type = transfer.content_type or mimetypes.guess_type(dest.name)[0]
+    thumbnail = await fetch_cover(ctx, item, transfer.cover_url, sha256 or "")
     entry_id, fresh = await ctx.store.record_entry(
         item,
         path=str(dest),
@@ -55,6 +57,9 @@ async def import_file(ctx: StageContext, item: Item) -> Outcome:
         final_url=item.final_url,
         final_key=normalise_url(item.final_url) if item.final_url else item.key,
         existing_entry=existing,
+        description=transfer.description,
+        page_url=item.source if item.kind == Kind.PAGE else None,
+        thumbnail=thumbnail,
     )
     if not fresh:
         # Another import of the same bytes won the race: keep its file, drop ours.

@@ -96,7 +96,21 @@ CREATE TABLE control (
 );
 """
 
-UPGRADES: tuple[str, ...] = (_V1,)
+_V2 = """
+ALTER TABLE items ADD COLUMN media_url TEXT;
+ALTER TABLE items ADD COLUMN description TEXT;
+ALTER TABLE items ADD COLUMN cover_url TEXT;
+ALTER TABLE items ADD COLUMN details TEXT;
+ALTER TABLE entries ADD COLUMN description TEXT;
+ALTER TABLE entries ADD COLUMN page_url TEXT;
+ALTER TABLE entries ADD COLUMN thumbnail TEXT;
+-- Claiming takes batches in turn within a priority, so one long listing cannot starve
+-- the others; this index serves that order from its front.
+DROP INDEX items_claim;
+CREATE INDEX items_claim ON items(stage, priority DESC, batch_id, id) WHERE state = 'queued';
+"""
+
+UPGRADES: tuple[str, ...] = (_V1, _V2)
 """UPGRADES[n] takes a database from version n to n + 1; append, never edit."""
 
 SCHEMA_VERSION = len(UPGRADES)

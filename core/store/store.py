@@ -14,6 +14,7 @@ import aiosqlite
 from ..models import (
     FIRST_STAGE,
     STAGE_ORDER,
+    STAGES_OF,
     Attempt,
     Item,
     Kind,
@@ -26,6 +27,11 @@ from .schema import upgrade
 
 _ITEM_FIELDS = frozenset(
     {
+        "kind",
+        "media_url",
+        "description",
+        "cover_url",
+        "details",
         "stage",
         "state",
         "priority",
@@ -89,6 +95,10 @@ class Transfer:
     stage_attempts: int
     entry_for_key: int | None
     entry_for_sha: int | None
+    media_url: str | None
+    description: str | None
+    cover_url: str | None
+    details: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +152,26 @@ def _in_transaction(work: Callable[[Tx], T], tx: Tx) -> T:
         raise
     tx.conn.commit()
     return result
+
+
+def _pick(tx: Tx, stage: Stage, after_batch: int) -> tuple[int, int] | None:
+    """The next queued item of a stage: top priority, the next batch in turn, its oldest."""
+    top = tx.one(
+        "SELECT priority FROM items WHERE stage = ? AND state = 'queued' "
+        "ORDER BY priority DESC LIMIT 1",
+        (stage.value,),
+    )
+    if top is None:
+        return None
+    for floor in (after_batch, -1):
+        row = tx.one(
+            "SELECT id, batch_id FROM items WHERE stage = ? AND state = 'queued' "
+            "AND priority = ? AND batch_id > ? ORDER BY batch_id, id LIMIT 1",
+            (stage.value, top[0], floor),
+        )
+        if row is not None:
+            return int(row[0]), int(row[1])
+    return None
 
 
 def _close_attempt(tx: Tx, item_id: int, now: float, outcome: str, error: str | None) -> None:
@@ -215,20 +245,25 @@ class Store:
                 )
             tx.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS incoming "
-                "(n INTEGER PRIMARY KEY, key TEXT, given TEXT, kind TEXT, stage TEXT)"
+                "(n INTEGER PRIMARY KEY, key TEXT, given TEXT, kind TEXT, stage TEXT, details TEXT)"
             )
             tx.execute("DELETE FROM temp.incoming")
             tx.executemany(
-                "INSERT INTO temp.incoming (key, given, kind, stage) VALUES (?, ?, ?, ?)",
-                [(s.key, s.given, s.kind.value, FIRST_STAGE[s.kind].value) for s in sources],
+                "INSERT INTO temp.incoming (key, given, kind, stage, details) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [
+                    (s.key, s.given, s.kind.value, FIRST_STAGE[s.kind].value, s.details)
+                    for s in sources
+                ],
             )
             before = tx.one("SELECT coalesce(max(id), 0) FROM items")[0]
             new_ids = dict(
                 (key, item_id)
                 for item_id, key in tx.all(
                     "INSERT INTO items (source, key, kind, stage, state, priority, batch_id, "
-                    "parent_id, created_at, updated_at) "
-                    "SELECT given, key, kind, stage, 'queued', ?, ?, ?, ?, ? FROM temp.incoming "
+                    "parent_id, created_at, updated_at, details) "
+                    "SELECT given, key, kind, stage, 'queued', ?, ?, ?, ?, ?, details "
+                    "FROM temp.incoming "
                     "WHERE true ORDER BY n ON CONFLICT (key) DO NOTHING RETURNING id, key",
                     (priority, batch, parent_id, now, now),
                 )
@@ -308,7 +343,8 @@ class Store:
             row = tx.one(
                 "SELECT validator, content_type, file_name, sha256, dest_path, stage_attempts, "
                 "(SELECT entry_id FROM provenance WHERE final_key = items.key LIMIT 1), "
-                "(SELECT id FROM entries WHERE entries.sha256 = items.sha256) "
+                "(SELECT id FROM entries WHERE entries.sha256 = items.sha256), "
+                "media_url, description, cover_url, details "
                 "FROM items WHERE id = ?",
                 (item_id,),
             )
@@ -343,28 +379,36 @@ class Store:
 
         return await self._transact(work)
 
-    async def claim(self, stage: Stage, limit: int) -> list[Item]:
-        """Mark up to `limit` queued items of a stage running (priority, then FIFO)."""
+    async def claim(self, stage: Stage, limit: int, after_batch: int = 0) -> list[Item]:
+        """Mark up to `limit` queued items of a stage running.
+
+        Highest priority first; within it, batches take turns (starting after
+        `after_batch`) and each batch is FIFO, so a long listing cannot starve the others.
+        """
 
         def work(tx: Tx) -> list[Item]:
-            if limit <= 0:
-                return []
             now = time.time()
-            rows = tx.all(
-                f"UPDATE items SET state = 'running', attempts = attempts + 1, "
-                f"stage_attempts = stage_attempts + 1, not_before = NULL, updated_at = ? "
-                f"WHERE id IN (SELECT id FROM items WHERE stage = ? AND state = 'queued' "
-                f"ORDER BY priority DESC, id LIMIT ?) RETURNING {ITEM_COLUMNS}",
-                (now, stage.value, limit),
-            )
+            rows: list[Any] = []
+            after = after_batch
+            for _ in range(max(0, limit)):
+                row = _pick(tx, stage, after)
+                if row is None:
+                    break
+                after = row[1]
+                rows.append(
+                    tx.one(
+                        f"UPDATE items SET state = 'running', attempts = attempts + 1, "
+                        f"stage_attempts = stage_attempts + 1, not_before = NULL, "
+                        f"updated_at = ? WHERE id = ? RETURNING {ITEM_COLUMNS}",
+                        (now, row[0]),
+                    )
+                )
             if rows:
                 tx.executemany(
                     "INSERT INTO attempts (item_id, number, stage, started_at) VALUES (?, ?, ?, ?)",
                     [(row[0], row[9], stage.value, now) for row in rows],
                 )
-            items = [item_from_row(row) for row in rows]
-            items.sort(key=lambda item: (-item.priority, item.id))
-            return items
+            return [item_from_row(row) for row in rows]
 
         return await self._transact(work)
 
@@ -693,6 +737,9 @@ class Store:
         final_url: str | None,
         final_key: str | None,
         existing_entry: int | None,
+        description: str | None = None,
+        page_url: str | None = None,
+        thumbnail: str | None = None,
     ) -> tuple[int, bool]:
         """In one transaction: the entry (unless it exists), a provenance row, the item closed.
 
@@ -708,9 +755,19 @@ class Store:
             fresh = entry_id is None and path is not None
             if fresh:
                 entry_id = tx.insert(
-                    "INSERT INTO entries (path, size, sha256, content_type, title, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (path, size, sha256, content_type, title, now),
+                    "INSERT INTO entries (path, size, sha256, content_type, title, created_at, "
+                    "description, page_url, thumbnail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        path,
+                        size,
+                        sha256,
+                        content_type,
+                        title,
+                        now,
+                        description,
+                        page_url,
+                        thumbnail,
+                    ),
                 )
             if entry_id is None:
                 raise RuntimeError("an entry is needed before provenance can be recorded")
@@ -744,7 +801,8 @@ class Store:
         def work(tx: Tx) -> list[dict[str, Any]]:
             where = f"WHERE id IN ({','.join('?' * len(ids)) or 'NULL'})" if ids is not None else ""
             rows = tx.all(
-                f"SELECT id, path, size, sha256, content_type, title, created_at FROM entries "
+                f"SELECT id, path, size, sha256, content_type, title, created_at, description, "
+                f"page_url, thumbnail FROM entries "
                 f"{where} ORDER BY id",
                 list(ids or []),
             )
@@ -773,6 +831,9 @@ class Store:
                     "content_type": r[4],
                     "title": r[5],
                     "created_at": r[6],
+                    "description": r[7],
+                    "page_url": r[8],
+                    "thumbnail": r[9],
                     "sources": by_entry.get(r[0], []),
                 }
                 for r in rows
@@ -791,11 +852,12 @@ def _summarise(batch: Any, rows: list[Any]) -> dict[str, Any]:
     total_items = failed = steps = steps_done = 0
     for _, kind, stage, state, count in rows:
         total_items += count
-        first = STAGE_ORDER.index(FIRST_STAGE[Kind(kind)])
+        walk = STAGES_OF[Kind(kind)]
         current = STAGE_ORDER.index(Stage(stage))
         given_up = state in ("failed", "cancelled")
-        for index in range(first, len(STAGE_ORDER)):
-            bucket = stages.setdefault(STAGE_ORDER[index].value, {"done": 0, "total": 0})
+        for step in walk:
+            index = STAGE_ORDER.index(step)
+            bucket = stages.setdefault(step.value, {"done": 0, "total": 0})
             bucket["total"] += count
             passed = index < current or (index == current and state in ("done", "skipped"))
             bucket["done"] += count if passed else 0

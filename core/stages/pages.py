@@ -1,0 +1,57 @@
+"""Fetching a page to read (a listing or an item page): bounded, checked, never a file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from ..errors import PermanentError, TransientError
+from ..redact import redact_text
+from .base import StageContext
+from .responses import raise_for_failure
+from .transport import request
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A page's bytes (at most the page cap), its final URL and its content type."""
+
+    body: bytes
+    url: str
+    content_type: str | None
+
+
+async def fetch_page(ctx: StageContext, url: str, limit: int | None = None) -> Fetched:
+    """GET a page with redirects checked; a body over the cap fails rather than being cut."""
+    cap = ctx.settings.page_max_bytes if limit is None else limit
+    response, final_url = await request(ctx, url, {})
+    try:
+        raise_for_failure(response)
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise PermanentError(_too_big(cap))
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise PermanentError(_too_big(cap))
+                chunks.append(chunk)
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"the page stalled ({type(exc).__name__})") from exc
+        except httpx.DecodingError as exc:
+            raise PermanentError(f"the page could not be decoded: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(f"the connection broke: {redact_text(str(exc))}") from exc
+        return Fetched(b"".join(chunks), final_url, response.headers.get("content-type"))
+    finally:
+        await response.aclose()
+
+
+def _too_big(cap: int) -> str:
+    return (
+        f"the page is larger than the {cap // 1024} KiB limit for pages haul reads "
+        "(HAUL_PAGE_MAX_BYTES)"
+    )
