@@ -173,10 +173,7 @@ def extract_item(page: Page, rules: ItemRules | None) -> ItemInfo:
         or _meta(page, "og:description")
         or _meta(page, "description")
     )
-    cover = (
-        _rule_url(page, rules.cover, "cover")
-        or next(_urls(page, ((_meta(page, name), None) for name in _COVER_META)), (None, None))[0]
-    )
+    cover = _rule_url(page, rules.cover, "cover") or _cover_from_meta(page)
     media_url, stated_type = _rule_url_and_type(page, rules.media, "media") or next(
         _urls(page, _media_candidates(page)), (None, None)
     )
@@ -259,6 +256,11 @@ def _urls(
         url = _absolute(page.base_url, href)
         if url is not None:
             yield url, stated_type
+
+
+def _cover_from_meta(page: Page) -> str | None:
+    found = next(_urls(page, ((_meta(page, name), None) for name in _COVER_META)), None)
+    return found[0] if found else None
 
 
 def _media_candidates(page: Page) -> Iterator[tuple[str | None, str | None]]:

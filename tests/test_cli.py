@@ -255,6 +255,12 @@ def test_demo_runs_the_catalogue_end_to_end(tmp_path: Path) -> None:
     home = tmp_path / "demo-home"
     result = run_haul("demo", timeout=120, HAUL_HOME=str(home))
     assert result.returncode == 0, result.stderr
-    assert "404" in result.stdout and "missing-tape" in result.stdout
+    assert "404" in result.stdout and "Missing Tape" in result.stdout
     library = json.loads(run_haul("library", "--json", HAUL_HOME=str(home)).stdout)
-    assert sorted(e["sha256"] for e in library) == sorted(DemoSite().checksums().values())
+    with DemoSite().running_in_thread() as site:
+        expected = site.item_expectations("music").values()
+    assert sorted(e["sha256"] for e in library) == sorted(
+        x["media_sha256"] for x in expected if x["media_sha256"]
+    )
+    assert {e["title"] for e in library} >= {"Night Drive", "Storm Warning", "Café Mistral"}
+    assert all(e["thumbnail"] for e in library)

@@ -132,7 +132,7 @@ TEMPLATES = st.sampled_from(
 
 @given(TEMPLATES, SENSITIVE_NAME, SECRET)
 def test_a_sensitive_value_never_survives(template: str, name: str, secret: str) -> None:
-    assume(secret not in template.format(name=name, secret=""))
+    assume(secret not in template.format(name=name, secret="") and secret not in MASK)
     url = template.format(name=name, secret=secret)
     assert secret not in redact_url(url)
     sentence = f"could not fetch {url} after 3 attempts"
@@ -154,7 +154,7 @@ USERINFO_SECRET = st.text(
 @given(USERINFO_SECRET)
 def test_a_password_in_userinfo_never_survives(secret: str) -> None:
     template = "https://user:{}@files.example.com/a.bin?page=1"
-    assume(secret not in template.format(""))
+    assume(secret not in template.format("") and secret not in MASK)
     url = template.format(secret)
     assert secret not in redact_url(url)
     assert secret not in redact_text(f"GET {url} failed")

@@ -14,6 +14,8 @@ from core.demo import DemoSite
 
 from .cli_run import run_engine
 
+DEMO_CATEGORY = "music"
+
 
 def demo_settings(settings: Settings, explicit_home: str | None) -> Settings:
     """The demo keeps its own data folder unless one is named, and may reach only loopback."""
@@ -26,17 +28,24 @@ def demo_settings(settings: Settings, explicit_home: str | None) -> Settings:
 
 
 async def run_demo(haul: Haul, args: argparse.Namespace) -> int:
-    """Serve the demo site, queue its files as one batch, and run until idle."""
+    """Serve the demo site, queue one category listing, and run the chain until idle."""
     async with DemoSite(slow_seconds=4.0) as site:
-        print(f"haul demo: serving {len(site.file_urls())} files at {site.base_url}")
-        submission = await haul.submit(site.file_urls(), label="demo")
+        listing = site.listing_url(DEMO_CATEGORY)
+        print(f"haul demo: serving a small catalogue at {site.base_url}")
+        submission = await haul.submit(
+            [], listings=[listing], items_selector="a.item", label="demo"
+        )
         print(
-            f"haul demo: queued {len(submission.added)}, "
-            f"{len(submission.duplicates)} already queued from an earlier demo"
+            f"haul demo: queued the {DEMO_CATEGORY} listing {listing}"
+            if submission.added
+            else "haul demo: that listing is already queued from an earlier demo"
         )
         await run_engine(haul, until_idle=True, quiet=False)
         print(f"haul demo: the library is {haul.settings.library_dir}")
-        print("haul demo: the missing tape fails on purpose, to show how a failure reads")
+        print(
+            "haul demo: 'Missing Tape' fails on purpose (its file is gone: 404), to show how a"
+            " failure reads; 'Storm Warning' is busy twice and then arrives"
+        )
         print(f"haul demo: look around with  HAUL_HOME={haul.settings.home} haul library")
         if args.keep_serving:
             print("haul demo: still serving; Ctrl-C stops")

@@ -8,11 +8,17 @@ import sys
 import time
 from typing import TextIO
 
-from core import Haul, State
+from core import Haul, Kind, State
 from core.events import ItemStateChanged, LineLogged
 from core.redact import redact_url
 
 STATUS_SECONDS = 2.0
+_VERBS = (
+    ("scrape", "scraped"),
+    ("extract", "extracted"),
+    ("download", "downloaded"),
+    ("import", "imported"),
+)
 _MARKS = {State.DONE: "✓", State.SKIPPED: "=", State.FAILED: "✗", State.RETRY_WAIT: "↻"}
 
 
@@ -65,7 +71,10 @@ class RunPrinter:
             redact_url(item.source) if item else f"item {event.item_id}"
         )
         mark = _MARKS[event.state]
-        if event.state == State.DONE and item is not None:
+        if event.state == State.DONE and item is not None and item.kind == Kind.LISTING:
+            summary = [message for _, _, message in await self.haul.item_log(item.id, 1)]
+            self._print(f"{mark} #{event.item_id} listing  {name}: {' '.join(summary)}")
+        elif event.state == State.DONE and item is not None:
             self._print(
                 f"{mark} #{event.item_id} done     {name} ({human_bytes(item.bytes_total)})"
             )
@@ -101,7 +110,7 @@ class RunPrinter:
             if batch["percent"] < 100:
                 stages = " · ".join(
                     f"{verb} {batch['stages'][stage]['done']}/{batch['stages'][stage]['total']}"
-                    for stage, verb in (("download", "downloaded"), ("import", "imported"))
+                    for stage, verb in _VERBS
                     if stage in batch["stages"]
                 )
                 parts.append(f"batch {batch['id']}: {stages} · {batch['percent']} %")
