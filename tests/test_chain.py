@@ -110,7 +110,8 @@ async def test_a_recipe_with_a_broken_selector_fails_its_items_only(
     haul = await make_haul(recipes_dir=recipes)
     server.add("/files/a.bin", b"a" * 5000)
     server.add_html("/shop/a", '<h2>Shop item</h2><a class="get" href="/files/a.bin">get</a>')
-    server.add_html("/bad/b", '<a download href="/files/a.bin">x</a>')
+    server.add("/files/b.bin", b"b" * 5000)
+    server.add_html("/bad/b", '<a download href="/files/b.bin">x</a>')
     book = haul.recipes()
     assert [r.name for r in book.recipes] == ["good"]
     assert "broken.toml" in book.problems[0].message
@@ -119,7 +120,7 @@ async def test_a_recipe_with_a_broken_selector_fails_its_items_only(
     shop, bad = [await haul.item(i.id) for i in submission.added]
     assert shop is not None and shop.state == State.DONE and shop.title == "Shop item"
     # the broken recipe did not load, so the generic rules handled the other page
-    assert bad is not None and bad.state == State.SKIPPED
+    assert bad is not None and bad.state == State.DONE
 
 
 async def test_batches_take_turns_in_a_lane(make_haul: HaulFactory, server: LoopbackServer) -> None:
@@ -132,3 +133,69 @@ async def test_batches_take_turns_in_a_lane(make_haul: HaulFactory, server: Loop
     assert await run_idle(haul) == 0
     order = [r.path.split("/")[1] for r in server.requests]
     assert order[:6] == ["a", "b", "a", "b", "a", "b"]
+
+
+async def test_listing_links_get_the_same_guard_as_typed_urls(
+    make_haul: HaulFactory,
+) -> None:
+    from core.demo.site import DemoSite
+
+    with DemoSite(slow_seconds=0.2).running_in_thread() as site:
+        haul = await make_haul()
+        listing = site.bad_urls()["listing"]
+        submission = await haul.submit([], listings=[listing], items_selector="a.item")
+        assert await run_idle(haul) == 0
+        listing_id = submission.added[0].id
+        children = [i for i in await haul.items() if i.parent_id == listing_id]
+        assert sorted(i.source for i in children) == sorted(
+            link for link in site.bad_listing_links() if "127.0.0.2" not in link
+        )
+        log = " ".join(m for _, _, m in await haul.item_log(listing_id))
+        assert f"refused link {site.foreign_url()}" in log and "loopback" in log
+        assert "1 refused" in log
+
+
+async def test_a_recipe_with_listing_rules_makes_a_plain_url_a_listing(
+    make_haul: HaulFactory, server: LoopbackServer, tmp_path: Path
+) -> None:
+    build_catalogue(server)
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    (recipes / "shop.toml").write_text(
+        'name = "Shop"\n[match]\nhost = "127.0.0.1"\npath = "/c/*"\n'
+        '[listing]\nitems = "ul.items a.item"\n'
+    )
+    haul = await make_haul(recipes_dir=recipes)
+    submission = await haul.submit([server.url("/c/music")])
+    [listing] = submission.added
+    assert listing.kind.value == "listing"
+    assert await run_idle(haul) == 0
+    assert len(await haul.library()) == 12
+
+
+def test_recipes_are_listed_and_tested_from_the_command_line(
+    server: LoopbackServer, tmp_path: Path
+) -> None:
+    build_catalogue(server)
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    (recipes / "shop.toml").write_text(
+        'name = "Shop"\n[match]\npath = "/c/*"\n[listing]\nitems = "a.item"\n'
+    )
+    (recipes / "bad.toml").write_text("[match\n")
+    env = {"HAUL_RECIPES_DIR": str(recipes)}
+    listed = run_haul("recipes", **env)
+    assert listed.returncode == 1
+    assert "Shop" in listed.stdout and "bad.toml" in listed.stderr
+    report = json.loads(run_haul("recipes", "test", server.url("/c/music"), "--json", **env).stdout)
+    assert report["recipe"] == "Shop" and report["rules"] == "recipe"
+    assert [link["url"] for link in report["links"]] == [
+        server.url(f"/i/track-0{n}") for n in range(5)
+    ]
+    assert report["next_page"] == server.url("/c/music/2")
+    item = json.loads(run_haul("recipes", "test", server.url("/i/track-03"), "--json").stdout)
+    assert item["rules"] == "generic"
+    assert item["item"]["title"] == "Track 03"
+    assert item["item"]["media_url"] == server.url("/media/track-03.mp3")
+    assert item["item"]["cover_url"] == server.url("/covers/track-03.png")
+    assert haul_json("list") == []  # testing queues nothing
