@@ -359,3 +359,19 @@ async def test_retry_after_is_capped_by_the_backoff_limit(
     assert await run_idle(haul, timeout=10) == 0
     assert asyncio.get_running_loop().time() - started < 5
     assert [a.outcome for a in await haul.attempts(item_id)] == ["retry", "ok", "done"]
+
+
+async def test_a_stalled_transfer_times_out_and_resumes(
+    make_haul: HaulFactory, server: LoopbackServer
+) -> None:
+    haul = await make_haul(read_timeout_seconds=0.3)
+    body = blob(200_000, 65)
+    server.add("/stall.bin", body)
+    server.fault("/stall.bin", stall_after=50_000)
+    [item_id] = await add(haul, server.url("/stall.bin"))
+    assert await run_idle(haul) == 0
+    first, *_ = await haul.attempts(item_id)
+    assert first.outcome == "retry" and "stalled" in (first.error or "")
+    [entry] = await haul.library()
+    assert Path(entry["path"]).read_bytes() == body
+    assert server.requests_to("/stall.bin")[-1].headers["range"].startswith("bytes=")

@@ -9,13 +9,12 @@ import httpx
 from ..errors import PermanentError, TransientError
 from ..models import Item, Kind, Stage
 from ..naming import name_from_disposition
-from ..redact import redact_text
 from ..sources import normalise_url
 from .base import Advance, Finished, Outcome, StageContext
 from .partial import PartialFile, partial_path
 from .responses import Body, StartOver, plan_body, validator_of
 from .skip import skip_to_entry
-from .transport import request
+from .transport import network_errors, request
 
 _MAX_START_OVERS = 2
 
@@ -117,22 +116,14 @@ async def _stream(
     interval = ctx.settings.checkpoint_seconds
     next_checkpoint = time.monotonic() + interval
     ctx.progress(item.id, partial.offset, total)
-    try:
+    progress = f"{{}} of {total or '?'} bytes"
+    with network_errors(lambda: "the transfer, after " + progress.format(partial.offset) + ","):
         async for chunk in response.aiter_raw():
             await partial.write(chunk)
             ctx.progress(item.id, partial.offset, total)
             if time.monotonic() >= next_checkpoint:
                 await _checkpoint(ctx, item, partial, total, validator)
                 next_checkpoint = time.monotonic() + interval
-    except httpx.TimeoutException as exc:
-        raise TransientError(
-            f"the transfer stalled after {partial.offset} bytes ({type(exc).__name__})"
-        ) from exc
-    except httpx.TransportError as exc:
-        raise TransientError(
-            f"the connection broke after {partial.offset} of {total or '?'} bytes: "
-            f"{redact_text(str(exc)) or type(exc).__name__}"
-        ) from exc
     if total is not None and partial.offset != total:
         raise TransientError(f"the server sent {partial.offset} of {total} bytes")
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
-
-from ..errors import PermanentError, TransientError
-from ..redact import redact_text
+from ..errors import PermanentError
 from .base import StageContext
 from .responses import raise_for_failure
-from .transport import request
+from .transport import network_errors, request
 
 
 @dataclass(frozen=True)
@@ -33,18 +30,12 @@ async def fetch_page(ctx: StageContext, url: str, limit: int | None = None) -> F
             raise PermanentError(_too_big(cap))
         chunks: list[bytes] = []
         size = 0
-        try:
+        with network_errors(lambda: f"the page, after {size} bytes,"):
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > cap:
                     raise PermanentError(_too_big(cap))
                 chunks.append(chunk)
-        except httpx.TimeoutException as exc:
-            raise TransientError(f"the page stalled ({type(exc).__name__})") from exc
-        except httpx.DecodingError as exc:
-            raise PermanentError(f"the page could not be decoded: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise TransientError(f"the connection broke: {redact_text(str(exc))}") from exc
         return Fetched(b"".join(chunks), final_url, response.headers.get("content-type"))
     finally:
         await response.aclose()
