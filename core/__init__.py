@@ -8,7 +8,7 @@ from .errors import (
     SettingsError,
     TransientError,
 )
-from .facade import Haul, Submission
+from .facade import Haul, Preview, Submission
 from .models import Entry, Item, Kind, Stage, State
 from .settings import Settings, load_settings
 
@@ -21,6 +21,7 @@ __all__ = [
     "Item",
     "Kind",
     "PermanentError",
+    "Preview",
     "Settings",
     "SettingsError",
     "Stage",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -18,7 +20,7 @@ from .probe import probe
 from .recipes import RecipeBook, load_recipes
 from .redact import redact_url
 from .settings import Settings
-from .sources import Judgement, Refusal, judge
+from .sources import Judgement, Refusal, Source, judge
 from .stages.partial import partial_path
 from .stages.scrape import listing_details
 from .store import Duplicate, Queued, Store
@@ -26,6 +28,15 @@ from .store import Duplicate, Queued, Store
 PAUSABLE = (State.QUEUED, State.RUNNING, State.RETRY_WAIT)
 RETRYABLE = (State.FAILED, State.CANCELLED, State.RETRY_WAIT)
 CANCELLABLE = (State.QUEUED, State.RUNNING, State.RETRY_WAIT, State.PAUSED, State.FAILED)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a paste would do, before it is submitted: nothing is written."""
+
+    valid: list[Source]
+    already: list[Duplicate]
+    refused: list[Refusal]
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,8 @@ class Haul:
         self.bus = EventBus()
         self.engine: Engine | None = None
         self._lock = EngineLock(settings.home)
+        self._seen_version = -1
+        self._seen_at = time.time()
 
     @classmethod
     async def open(cls, settings: Settings) -> Haul:
@@ -159,6 +172,33 @@ class Haul:
         self._poke()
         return Submission(added.batch_id, added.added, added.duplicates + repeats, judged.refused)
 
+    async def preview(self, lines: Iterable[str]) -> Preview:
+        """Sort lines into new, already queued and refused (each with its reason)."""
+        judged = judge(lines, self.settings.network_policy, self.settings.batch_limit)
+        known = await self.store.known_keys([source.key for source in judged.sources])
+        fresh = [source for source in judged.sources if source.key not in known]
+        already = [
+            Duplicate(source.given, *known[source.key], source.key)
+            for source in [*judged.sources, *judged.repeats]
+            if source.key in known
+        ]
+        repeats = [Duplicate(r.given, 0, State.QUEUED, r.key) for r in judged.repeats]
+        return Preview(fresh, already + [r for r in repeats if r.key not in known], judged.refused)
+
+    async def delete_entry(self, entry_id: int, keep_file: bool = False) -> None:
+        """Remove a library entry (and its file unless kept); refused while its item runs."""
+        try:
+            removed = await self.store.delete_entry(entry_id)
+        except ValueError as exc:
+            raise HaulError(f"cannot delete entry {entry_id}: {exc}") from exc
+        if removed is None:
+            raise HaulError(f"no such library entry: {entry_id}")
+        path, thumbnail = removed
+        if not keep_file:
+            Path(path).unlink(missing_ok=True)
+        if thumbnail:
+            Path(thumbnail).unlink(missing_ok=True)
+
     # -- steering -------------------------------------------------------------------------
 
     async def _known(self, ids: Sequence[int]) -> None:
@@ -225,8 +265,25 @@ class Haul:
 
     # -- reading --------------------------------------------------------------------------
 
-    async def items(self, states: Iterable[State] | None = None) -> list[Item]:
-        return await self.store.items(states=states)
+    async def items(
+        self, states: Iterable[State] | None = None, ids: Sequence[int] | None = None
+    ) -> list[Item]:
+        return await self.store.items(states=states, ids=ids)
+
+    async def external_changes(self) -> list[int]:
+        """Ids of items another process changed since the last call (cheap when none did).
+
+        A screen calls this on a timer to follow `haul add`/`pause` from other terminals or
+        a headless engine; this process's own changes arrive as events instead.
+        """
+        version = await self.store.data_version()
+        now = time.time()
+        if version == self._seen_version:
+            self._seen_at = now
+            return []
+        since = self._seen_at - 2.0
+        self._seen_version, self._seen_at = version, now
+        return [item.id for item in await self.store.changed_since(since)]
 
     async def item(self, item_id: int) -> Item | None:
         return await self.store.item(item_id)
@@ -239,6 +296,14 @@ class Haul:
 
     async def library(self) -> list[dict[str, Any]]:
         return await self.store.entries()
+
+    async def entry(self, entry_id: int) -> dict[str, Any] | None:
+        found = await self.store.entries(ids=[entry_id])
+        return found[0] if found else None
+
+    async def children(self, item_id: int) -> list[Item]:
+        """The items a listing spawned (index on parent_id)."""
+        return await self.store.items(parent_id=item_id)
 
     async def status(self) -> dict[str, Any]:
         """Per batch progress and per lane counts, straight from the store."""

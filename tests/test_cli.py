@@ -253,7 +253,7 @@ def test_secrets_stay_out_of_output(server: LoopbackServer) -> None:
 
 def test_demo_runs_the_catalogue_end_to_end(tmp_path: Path) -> None:
     home = tmp_path / "demo-home"
-    result = run_haul("demo", timeout=120, HAUL_HOME=str(home))
+    result = run_haul("demo", "--headless", timeout=120, HAUL_HOME=str(home))
     assert result.returncode == 0, result.stderr
     assert "404" in result.stdout and "Missing Tape" in result.stdout
     library = json.loads(run_haul("library", "--json", HAUL_HOME=str(home)).stdout)

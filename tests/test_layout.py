@@ -23,7 +23,7 @@ def test_importing_core_loads_no_ui_library() -> None:
 def test_the_public_names_are_pinned() -> None:
     assert sorted(core.__all__) == [
         "EngineBusy", "Entry", "Haul", "HaulError", "InvalidSource", "Item", "Kind",
-        "PermanentError", "Settings", "SettingsError", "Stage", "State", "Submission",
+        "PermanentError", "Preview", "Settings", "SettingsError", "Stage", "State", "Submission",
         "TransientError", "load_settings",
     ]  # fmt: skip
     for name in core.__all__:

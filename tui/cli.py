@@ -218,6 +218,13 @@ async def cmd_recipes(haul: Haul, args: argparse.Namespace) -> int:
     return EXIT_OK if not book.problems else EXIT_SOME_FAILED
 
 
+async def cmd_tui(haul: Haul, args: argparse.Namespace) -> int:
+    from .app import HaulApp
+
+    await HaulApp(haul).run_async()
+    return EXIT_OK
+
+
 async def cmd_demo(haul: Haul, args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -294,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("cap", type=int)
     demo = command("demo", cmd_demo, "start the built-in demo site on loopback and fetch it")
     demo.add_argument("--keep-serving", action="store_true", help="keep the site up when idle")
+    demo.add_argument("--headless", action="store_true", help="progress lines instead of the TUI")
     return parser
 
 
@@ -331,8 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return EXIT_USAGE
+        args.func = cmd_tui
     try:
         return _run(_main(args))
     except EngineBusy as exc:

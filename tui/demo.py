@@ -40,6 +40,11 @@ async def run_demo(haul: Haul, args: argparse.Namespace) -> int:
             if submission.added
             else "haul demo: that listing is already queued from an earlier demo"
         )
+        if not args.headless:
+            from .app import HaulApp
+
+            await HaulApp(haul).run_async()
+            return 0
         await run_engine(haul, until_idle=True, quiet=False)
         print(f"haul demo: the library is {haul.settings.library_dir}")
         print(

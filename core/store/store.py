@@ -306,6 +306,7 @@ class Store:
     async def items(
         self,
         *,
+        parent_id: int | None = None,
         states: Iterable[State] | None = None,
         batch_id: int | None = None,
         ids: Sequence[int] | None = None,
@@ -321,6 +322,9 @@ class Store:
             if batch_id is not None:
                 clauses.append("batch_id = ?")
                 params.append(batch_id)
+            if parent_id is not None:
+                clauses.append("parent_id = ?")
+                params.append(parent_id)
             if ids is not None:
                 clauses.append(f"id IN ({','.join('?' * len(ids))})")
                 params.extend(ids)
@@ -794,6 +798,47 @@ class Store:
             )
             _close_attempt(tx, item.id, now, state.value, None)
             return entry_id, fresh
+
+        return await self._transact(work)
+
+    async def known_keys(self, keys: Sequence[str]) -> dict[str, tuple[int, State]]:
+        """Which of these source keys are items already, with their id and state."""
+
+        def work(tx: Tx) -> dict[str, tuple[int, State]]:
+            found: dict[str, tuple[int, State]] = {}
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                rows = tx.all(
+                    f"SELECT key, id, state FROM items WHERE key IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update({row[0]: (row[1], State(row[2])) for row in rows})
+            return found
+
+        return await self._read(work)
+
+    async def delete_entry(self, entry_id: int) -> tuple[str, str | None] | None:
+        """Remove an entry and its provenance unless an item of it is still running.
+
+        Returns (path, thumbnail) of the removed entry, None when there was no such entry;
+        raises ValueError naming the running item.
+        """
+
+        def work(tx: Tx) -> tuple[str, str | None] | None:
+            row = tx.one("SELECT path, thumbnail FROM entries WHERE id = ?", (entry_id,))
+            if row is None:
+                return None
+            busy = tx.one(
+                "SELECT id FROM items WHERE entry_id = ? AND state IN ('running', 'queued', "
+                "'retry_wait') LIMIT 1",
+                (entry_id,),
+            )
+            if busy is not None:
+                raise ValueError(f"item #{busy[0]} of this entry is still in progress")
+            tx.execute("UPDATE items SET entry_id = NULL WHERE entry_id = ?", (entry_id,))
+            tx.execute("DELETE FROM provenance WHERE entry_id = ?", (entry_id,))
+            tx.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+            return str(row[0]), row[1]
 
         return await self._transact(work)
 

@@ -1,0 +1,1 @@
+"""Reusable widgets of the haul TUI; each module holds one widget and its DEFAULT_CSS."""

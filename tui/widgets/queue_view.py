@@ -1,0 +1,850 @@
+"""QueueView: the queue as a virtual list that stays fast at 100,000 rows.
+
+DataTable and OptionList build every row up front and take seconds at this size (TUI.md), so
+this widget uses Textual's Line API: it keeps rows in a plain list with an index of the
+shown ones (sort, filter, folds) and draws only the lines on screen. The store is the
+truth; the app feeds items in, marks rows dirty as progress arrives, and calls `flush()` a
+few times a second, which repaints only the dirty rows that are visible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from operator import attrgetter
+from urllib.parse import urlsplit
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from core.models import Item, Kind, Stage, State
+from core.redact import redact_url
+from tui.printer import human_bytes
+
+EMPTY_HINT = "Nothing queued — press a to add URLs"
+NO_MATCH_HINT = "Nothing matches the filter"
+
+STATE_LOOK: dict[State, tuple[str, str]] = {
+    State.QUEUED: ("·", "queued"),
+    State.RUNNING: ("⬇", "running"),
+    State.RETRY_WAIT: ("↻", "retry"),
+    State.PAUSED: ("⏸", "paused"),
+    State.DONE: ("✓", "done"),
+    State.FAILED: ("✗", "failed"),
+    State.CANCELLED: ("⊘", "cancelled"),
+    State.SKIPPED: ("=", "skipped"),
+}
+"""Icon and word per state; the word also names the component class (queue-view--retry)."""
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+@dataclass(slots=True, eq=False)
+class QueueRow:
+    """One line's render model: the item as last seen plus live progress the store lags.
+
+    It wraps the item rather than copying its fields, so building 100,000 rows stays
+    cheap; the keys the order sorts on are copied into slots for the C-speed sort.
+    Identity equality (eq=False) keeps `list.index` fast and unambiguous.
+    """
+
+    item: Item
+    id: int
+    batch_id: int
+    parent_id: int | None
+    bytes_done: int
+    bytes_total: int | None
+    rate: float = 0.0
+    depth: int = 0
+    descendants: int = 0
+    _label: str | None = field(default=None, repr=False)
+    _haystack: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_item(cls, item: Item) -> QueueRow:
+        return cls(item, item.id, item.batch_id, item.parent_id, item.bytes_done, item.bytes_total)
+
+    def apply(self, item: Item) -> bool:
+        """Take the item's new fields; True when the row's place in the order changed.
+
+        A running download keeps the larger byte count: live progress runs ahead of the
+        store's checkpoints, and a bar that jumps back looks broken.
+        """
+        old = self.item
+        moved = (item.batch_id, item.parent_id) != (old.batch_id, old.parent_id)
+        if (item.title, item.source) != (old.title, old.source):
+            self._label = self._haystack = None
+        keep_bytes = item.state is State.RUNNING and old.state is State.RUNNING
+        if not keep_bytes or item.bytes_done > self.bytes_done:
+            self.bytes_done, self.bytes_total = item.bytes_done, item.bytes_total
+        if item.state is not State.RUNNING:
+            self.rate = 0.0
+        self.item, self.batch_id, self.parent_id = item, item.batch_id, item.parent_id
+        return moved
+
+    @property
+    def state(self) -> State:
+        return self.item.state
+
+    @property
+    def stage(self) -> Stage:
+        return self.item.stage
+
+    @property
+    def kind(self) -> Kind:
+        return self.item.kind
+
+    @property
+    def attempts(self) -> int:
+        return self.item.attempts
+
+    @property
+    def label(self) -> str:
+        """Title, else the URL in short; made on first draw, not for all 100,000 rows."""
+        if self._label is None:
+            text = self.item.title or short_url(self.item.source)
+            self._label = _CONTROL_CHARS.sub(" ", text)
+        return self._label
+
+    def fit_label(self, width: int) -> str:
+        """A title is cut at the end; a URL in the middle, since its tail names the file."""
+        return fit(self.label, width, middle=self.item.title is None)
+
+    def haystack(self) -> str:
+        """What the text filter searches: what is on screen, so no hidden secret matches."""
+        if self._haystack is None:
+            self._haystack = f"{self.item.title or ''}\n{_shown_url(self.item.source)}".casefold()
+        return self._haystack
+
+    @property
+    def fraction(self) -> float:
+        if self.state is State.DONE:
+            return 1.0
+        if not self.bytes_total:
+            return 0.0
+        return min(1.0, max(0.0, self.bytes_done / self.bytes_total))
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Building 100,000 rows sets off the cyclic collector over and over (2/3 of the time,
+    as in the core's submit); the rows hold no cycles, so pause it meanwhile."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# -- text helpers ------------------------------------------------------------------------
+
+
+def short_url(url: str) -> str:
+    """Host and path: no scheme, no userinfo, and a query only hinted at ("?…"), so the
+    file name stays in sight in a narrow column and no secret reaches the screen."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_url(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return redact_url(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{host}{parts.path}{'?…' if parts.query else ''}"
+
+
+def _shown_url(url: str) -> str:
+    """`redact_url`, skipped for the common URL with neither userinfo nor query to mask."""
+    return redact_url(url) if "@" in url or "?" in url else url
+
+
+def human_eta(seconds: float) -> str:
+    """At most 6 cells: 45s, 12m05s, 3h07m, >99h."""
+    whole = int(seconds + 0.5)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    if whole < 100 * 3600:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return ">99h"
+
+
+def fit(text: str, width: int, right: bool = False, middle: bool = False) -> str:
+    """Exactly `width` cells: padded, or cut with … at the end or in the middle (wide
+    characters count as two cells)."""
+    if width <= 0:
+        return ""
+    length = cell_len(text)
+    if length > width:
+        if middle and width >= 8:
+            head = (width - 1) // 3
+            return set_cell_size(text, head) + "…" + _tail(text, width - 1 - head)
+        return set_cell_size(text, width - 1) + "…"
+    pad = " " * (width - length)
+    return pad + text if right else text + pad
+
+
+def _tail(text: str, width: int) -> str:
+    """The last `width` cells of text, padded on the left if a wide character straddles."""
+    start = max(0, len(text) - width)
+    while cell_len(text[start:]) > width:
+        start += 1
+    return fit(text[start:], width, right=True)
+
+
+def bar_cells(fraction: float, width: int) -> tuple[str, str]:
+    """Filled and empty parts of a block bar, with eighth blocks for a smooth edge."""
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    filled = "█" * full + (_EIGHTHS[part] if part and full < width else "")
+    return filled, " " * (width - len(filled))
+
+
+# -- columns -----------------------------------------------------------------------------
+
+GUTTER = 2
+STATE_WIDTH = 11
+MIN_TITLE = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """Cell widths for one terminal width; 0 means the column is dropped."""
+
+    title: int
+    stage: int = 8
+    bar: int = 10
+    size: int = 8
+    speed: int = 10
+    eta: int = 6
+    attempts: int = 3
+
+    def others(self) -> tuple[int, ...]:
+        return (self.stage, self.bar, self.size, self.speed, self.eta, self.attempts)
+
+
+_DROP_ORDER = ("attempts", "eta", "stage", "speed", "size", "bar")
+
+
+@functools.lru_cache(maxsize=8)
+def fit_columns(width: int) -> Columns:
+    """Give the title what is left; drop the least useful columns when it gets too narrow."""
+    bar = max(6, min(20, (width - 72) // 2))
+    widths = {"stage": 8, "bar": bar, "size": 8, "speed": 10, "eta": 6, "attempts": 3}
+
+    def title_width() -> int:
+        used = sum(w + 1 for w in widths.values() if w)
+        return width - GUTTER - STATE_WIDTH - 1 - used
+
+    for name in _DROP_ORDER:
+        if title_width() >= MIN_TITLE:
+            break
+        widths[name] = 0
+    return Columns(title=max(0, title_width()), **widths)
+
+
+HEADER = ("State", "Title", "Stage", "Progress", "Size", "Speed", "ETA", "Try")
+
+
+# -- the widget --------------------------------------------------------------------------
+
+
+class QueueView(ScrollView, can_focus=True):
+    """A virtual list of queue rows: cursor, multi-select, text/state filter, folding."""
+
+    BINDINGS = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "cursor_page_up", "Page up", show=False),
+        Binding("pagedown", "cursor_page_down", "Page down", show=False),
+        Binding("home", "cursor_first", "First", show=False),
+        Binding("end", "cursor_last", "Last", show=False),
+        Binding("shift+up", "extend_up", "Extend selection up", show=False),
+        Binding("shift+down", "extend_down", "Extend selection down", show=False),
+        Binding("v", "toggle_select", "Select", show=False),
+        Binding("f", "toggle_fold", "Fold", show=False),
+        Binding("enter", "choose", "Details", show=False),
+    ]
+
+    COMPONENT_CLASSES = {
+        "queue-view--header",
+        "queue-view--cursor",
+        "queue-view--selected",
+        "queue-view--queued",
+        "queue-view--running",
+        "queue-view--retry",
+        "queue-view--paused",
+        "queue-view--done",
+        "queue-view--failed",
+        "queue-view--cancelled",
+        "queue-view--skipped",
+        "queue-view--bar",
+        "queue-view--bar-empty",
+        "queue-view--fold",
+        "queue-view--dim",
+        "queue-view--hint",
+    }
+
+    DEFAULT_CSS = """
+    QueueView {
+        height: 1fr;
+        overflow-x: hidden;
+        overflow-y: auto;
+        background: $surface;
+        color: $foreground;
+        & > .queue-view--header { color: $text-muted; text-style: bold; }
+        & > .queue-view--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .queue-view--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+        & > .queue-view--selected { background: $accent 30%; }
+        & > .queue-view--queued { color: $text-muted; }
+        & > .queue-view--running { color: $text-primary; }
+        & > .queue-view--retry { color: $text-warning; }
+        & > .queue-view--paused { color: $text-warning; }
+        & > .queue-view--done { color: $text-success; }
+        & > .queue-view--failed { color: $text-error; }
+        & > .queue-view--cancelled { color: $text-muted; }
+        & > .queue-view--skipped { color: $text-muted; }
+        & > .queue-view--bar { color: $primary; background: $foreground 12%; }
+        & > .queue-view--bar-empty { background: $foreground 12%; }
+        & > .queue-view--fold { color: $text-accent; }
+        & > .queue-view--dim { color: $text-muted; }
+        & > .queue-view--hint { color: $text-muted; text-style: italic; }
+    }
+    """
+
+    class Highlighted(Message):
+        """The cursor moved to another row; a newer one replaces a pending one."""
+
+        def __init__(self, queue_view: QueueView, item_id: int) -> None:
+            super().__init__()
+            self.queue_view = queue_view
+            self.item_id = item_id
+
+        @property
+        def control(self) -> QueueView:
+            return self.queue_view
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, QueueView.Highlighted) and (
+                message.queue_view is self.queue_view
+            )
+
+    class Chosen(Message):
+        """Enter (or a double click) on a row: the app opens its details."""
+
+        def __init__(self, queue_view: QueueView, item_id: int) -> None:
+            super().__init__()
+            self.queue_view = queue_view
+            self.item_id = item_id
+
+        @property
+        def control(self) -> QueueView:
+            return self.queue_view
+
+    def __init__(
+        self,
+        *,
+        show_header: bool = True,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.show_header = show_header
+        self._rows: list[QueueRow] = []
+        self._by_id: dict[int, QueueRow] = {}
+        self._order: list[QueueRow] = []
+        self._shown: list[QueueRow] = []
+        self._folded: set[int] = set()
+        self._selected: set[int] = set()
+        self._dirty: set[int] = set()
+        self._stale = False
+        self._cursor = 0
+        self._highlighted: int | None = None
+        self._filter_text = ""
+        self._filter_states: frozenset[State] | None = None
+        self._palette: dict[str, Style] | None = None
+
+    # -- feeding rows ----------------------------------------------------------------------
+
+    def set_items(self, items: Iterable[Item]) -> None:
+        """Replace every row (a fresh load from the store); keeps cursor, folds, selection."""
+        with _collector_paused():
+            self._rows = [QueueRow.from_item(item) for item in items]
+            self._by_id = {row.id: row for row in self._rows}
+            self._folded &= self._by_id.keys()
+            self._selected &= self._by_id.keys()
+            self._dirty.clear()
+            self._reindex()
+
+    def upsert(self, item: Item) -> None:
+        """Add or update one row; shows on the next `flush()`, like progress does."""
+        row = self._by_id.get(item.id)
+        if row is None:
+            row = QueueRow.from_item(item)
+            self._rows.append(row)
+            self._by_id[row.id] = row
+            self._stale = True
+            return
+        matched = self._matches(row)
+        if row.apply(item) or matched != self._matches(row):
+            self._stale = True
+        self._dirty.add(item.id)
+
+    def update_progress(
+        self, item_id: int, bytes_done: int, bytes_total: int | None, rate: float
+    ) -> None:
+        """Record live progress; cheap enough to call per event, painted on `flush()`."""
+        row = self._by_id.get(item_id)
+        if row is None:
+            return
+        row.bytes_done, row.bytes_total, row.rate = bytes_done, bytes_total, rate
+        self._dirty.add(item_id)
+
+    def mark_dirty(self, item_id: int) -> None:
+        """Repaint this row on the next flush (if it is on screen then)."""
+        self._dirty.add(item_id)
+
+    def flush(self) -> int:
+        """Repaint the dirty rows now on screen, nothing else; returns how many lines.
+
+        Rows off screen need nothing: they are drawn from their current data when they
+        scroll in. New rows or rows that change place rebuild the index once here.
+        """
+        if self._stale:
+            self._dirty.clear()
+            self._reindex()
+            return self.size.height
+        dirty, self._dirty = self._dirty, set()
+        if not dirty:
+            return 0
+        top, count = self._window()
+        painted = 0
+        for index in range(top, min(top + count, len(self._shown))):
+            if self._shown[index].id in dirty:
+                self.refresh_line(index + self._header_height)
+                painted += 1
+        return painted
+
+    # -- filter and folds ------------------------------------------------------------------
+
+    def set_filter(self, text: str, states: set[State] | None = None) -> None:
+        """Show rows whose title or URL contains `text` (any case) and whose state is in
+        `states`; clears the selection so bulk actions never touch rows out of sight."""
+        self._filter_text = text.strip().casefold()
+        self._filter_states = frozenset(states) if states else None
+        self._selected.clear()
+        self._reindex()
+
+    @property
+    def filtering(self) -> bool:
+        return bool(self._filter_text) or self._filter_states is not None
+
+    def toggle_fold(self) -> None:
+        """Fold or unfold the listing under the cursor (or the cursor row's listing).
+
+        Does nothing while a filter is on: the filter shows matching children flat, so a
+        fold there would change nothing visible.
+        """
+        row = self.cursor_row
+        if row is None or self.filtering:
+            return
+        if not row.descendants and row.parent_id in self._by_id:
+            row = self._by_id[row.parent_id]
+        if not row.descendants:
+            return
+        self._folded.symmetric_difference_update({row.id})
+        self._reindex(keep_id=row.id)
+
+    # -- reading the view ------------------------------------------------------------------
+
+    @property
+    def cursor_row(self) -> QueueRow | None:
+        return self._shown[self._cursor] if self._shown else None
+
+    @property
+    def cursor_index(self) -> int:
+        """The cursor's position among the shown rows."""
+        return self._cursor
+
+    @property
+    def shown_count(self) -> int:
+        return len(self._shown)
+
+    def shown_ids(self) -> list[int]:
+        """Ids in display order after filter and folds (for tests and bulk 'select all')."""
+        return [row.id for row in self._shown]
+
+    def row(self, item_id: int) -> QueueRow | None:
+        return self._by_id.get(item_id)
+
+    def selected_ids(self) -> list[int]:
+        """The selection, or else the cursor row; what bulk actions act on."""
+        if self._selected:
+            return sorted(self._selected)
+        row = self.cursor_row
+        return [row.id] if row else []
+
+    def clear_selection(self) -> None:
+        self._selected.clear()
+        self.refresh()
+
+    def move_cursor(self, index: int) -> None:
+        """Put the cursor on shown row `index` (clamped), scroll it into view, announce it."""
+        if not self._shown:
+            self._cursor = 0
+            return
+        index = max(0, min(index, len(self._shown) - 1))
+        if index != self._cursor:
+            self._refresh_index(self._cursor)
+            self._cursor = index
+            self._refresh_index(index)
+        self._scroll_to_cursor()
+        self._announce()
+
+    # -- ordering --------------------------------------------------------------------------
+
+    def _reindex(self, keep_id: int | None = None) -> None:
+        """Rebuild order and shown rows, keep the cursor on its item, repaint everything."""
+        if keep_id is None and self._shown:
+            keep_id = self._shown[min(self._cursor, len(self._shown) - 1)].id
+        self._stale = False
+        self._order = _arrange(self._rows, self._by_id)
+        self._shown = self._visible()
+        self._cursor = self._place(keep_id)
+        self.virtual_size = Size(0, len(self._shown) + self._header_height)
+        self.refresh()
+        if self.is_mounted:
+            self._scroll_to_cursor()
+        self._announce()
+
+    def _visible(self) -> list[QueueRow]:
+        if self.filtering:
+            matches = self._matches
+            return [row for row in self._order if matches(row)]
+        if not self._folded:
+            return self._order
+        shown: list[QueueRow] = []
+        skip_below: int | None = None
+        for row in self._order:
+            if skip_below is not None and row.depth > skip_below:
+                continue
+            skip_below = row.depth if row.id in self._folded else None
+            shown.append(row)
+        return shown
+
+    def _matches(self, row: QueueRow) -> bool:
+        if self._filter_states is not None and row.state not in self._filter_states:
+            return False
+        return not self._filter_text or self._filter_text in (row._haystack or row.haystack())
+
+    def _place(self, keep_id: int | None) -> int:
+        """Where the kept item is now; its folded listing when hidden; else stay put.
+
+        By id, not by row: `set_items` builds new rows for the same items.
+        """
+        keep = self._by_id.get(keep_id) if keep_id is not None else None
+        while keep is not None:
+            try:
+                return self._shown.index(keep)
+            except ValueError:
+                keep = self._by_id.get(keep.parent_id) if keep.parent_id is not None else None
+        return max(0, min(self._cursor, len(self._shown) - 1))
+
+    # -- cursor and selection --------------------------------------------------------------
+
+    @property
+    def _header_height(self) -> int:
+        return 1 if self.show_header and self._shown else 0
+
+    def _window(self) -> tuple[int, int]:
+        """First shown row on screen and how many rows fit."""
+        return round(self.scroll_offset.y), max(1, self.size.height - self._header_height)
+
+    def _scroll_to_cursor(self) -> None:
+        top, count = self._window()
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False)
+        elif self._cursor >= top + count:
+            self.scroll_to(y=self._cursor - count + 1, animate=False)
+
+    def _announce(self) -> None:
+        row = self.cursor_row
+        item_id = row.id if row else None
+        if item_id != self._highlighted:
+            self._highlighted = item_id
+            if row is not None:
+                self.post_message(self.Highlighted(self, row.id))
+
+    def _refresh_index(self, index: int) -> None:
+        top, count = self._window()
+        if top <= index < top + count:
+            self.refresh_line(index + self._header_height)
+
+    def _select(self, index: int, on: bool | None = None) -> None:
+        row = self._shown[index]
+        if on is None:
+            on = row.id not in self._selected
+        if on:
+            self._selected.add(row.id)
+        else:
+            self._selected.discard(row.id)
+        self._refresh_index(index)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self._cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self._cursor + 1)
+
+    def action_cursor_page_up(self) -> None:
+        self.move_cursor(self._cursor - self._window()[1])
+
+    def action_cursor_page_down(self) -> None:
+        self.move_cursor(self._cursor + self._window()[1])
+
+    def action_cursor_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_cursor_last(self) -> None:
+        self.move_cursor(len(self._shown) - 1)
+
+    def action_toggle_select(self) -> None:
+        if self._shown:
+            self._select(self._cursor)
+
+    def action_extend_up(self) -> None:
+        self._extend(-1)
+
+    def action_extend_down(self) -> None:
+        self._extend(+1)
+
+    def _extend(self, step: int) -> None:
+        """Shift+arrow: select the row you leave and the row you land on."""
+        if not self._shown:
+            return
+        self._select(self._cursor, on=True)
+        self.move_cursor(self._cursor + step)
+        self._select(self._cursor, on=True)
+
+    def action_toggle_fold(self) -> None:
+        self.toggle_fold()
+
+    def action_choose(self) -> None:
+        row = self.cursor_row
+        if row is not None:
+            self.post_message(self.Chosen(self, row.id))
+
+    def on_click(self, event: events.Click) -> None:
+        """A click puts the cursor on the row; a double click also chooses it."""
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < self._header_height or not self._shown:
+            return
+        index = round(self.scroll_offset.y) + offset.y - self._header_height
+        if index < len(self._shown):
+            self.move_cursor(index)
+            if event.chain >= 2:
+                self.action_choose()
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Resolve the styles once per paint: `rich_style` walks the CSS on every call and
+        was most of the time of a row."""
+        self._palette = self._make_palette()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._palette = None
+
+    def render_line(self, y: int) -> Strip:
+        """One screen line: the header, a row, or the empty-state hint."""
+        width, palette = self.size.width, self._palette or self._make_palette()
+        if not self._shown:
+            return self._render_hint(y, width, palette)
+        if y < self._header_height:
+            return self._render_header(width, palette)
+        index = round(self.scroll_offset.y) + y - self._header_height
+        if index >= len(self._shown):
+            return Strip.blank(width, palette["base"])
+        return self._render_row(index, width, palette)
+
+    def _make_palette(self) -> dict[str, Style]:
+        """Every style a row needs, by component name without the prefix."""
+        palette = {"base": self.rich_style}
+        for name in self.COMPONENT_CLASSES:
+            palette[name.removeprefix("queue-view--")] = self.get_component_rich_style(name)
+        for name in ("cursor", "selected"):
+            # The component's own settings with its background blended as the CSS means
+            # it: a partial style alone would paint `$accent 30%` at full strength.
+            partial = self.get_component_rich_style(f"queue-view--{name}", partial=True)
+            palette[name] = partial + Style(bgcolor=palette[name].bgcolor)
+        return palette
+
+    def _render_hint(self, y: int, width: int, palette: dict[str, Style]) -> Strip:
+        if y != self.size.height // 2:
+            return Strip.blank(width, palette["base"])
+        hint = NO_MATCH_HINT if self._order else EMPTY_HINT
+        text = set_cell_size(hint, min(width, cell_len(hint)))
+        left = (width - cell_len(text)) // 2
+        return Strip([Segment(fit(" " * left + text, width), palette["hint"])], width)
+
+    def _render_header(self, width: int, palette: dict[str, Style]) -> Strip:
+        cols = fit_columns(width)
+        texts = [" " * GUTTER + fit(HEADER[0], STATE_WIDTH), fit(HEADER[1], cols.title)]
+        for label, size in zip(HEADER[2:], cols.others(), strict=True):
+            if size:
+                texts.append(fit(label, size, right=label not in ("Stage", "Progress")))
+        return Strip([Segment(fit(" ".join(texts), width), palette["header"])], width)
+
+    def _render_row(self, index: int, width: int, palette: dict[str, Style]) -> Strip:
+        """The row's cells, with the cursor (or else selection) laid over their colours."""
+        row = self._shown[index]
+        is_cursor = index == self._cursor
+        selected = row.id in self._selected
+        fold = self._fold_marker(row)
+        cells = row_cells(row, fit_columns(width), palette, is_cursor, selected, fold)
+        overlay = palette["cursor"] if is_cursor else palette["selected"] if selected else None
+        if overlay is not None:
+            cells = [(text, style + overlay) for text, style in cells]
+        strip = Strip([Segment(text, style) for text, style in cells])
+        return strip.crop_extend(
+            0, width, palette["base"] + overlay if overlay else palette["base"]
+        )
+
+    def _fold_marker(self, row: QueueRow) -> str:
+        if not row.descendants:
+            return ""
+        if row.id in self._folded and not self.filtering:
+            return f"▸ {row.descendants} items  "
+        return "▾ "
+
+
+# -- one row as styled cells (pure: no widget state) ---------------------------------------
+
+
+def row_cells(
+    row: QueueRow,
+    cols: Columns,
+    palette: dict[str, Style],
+    is_cursor: bool = False,
+    selected: bool = False,
+    fold: str = "",
+) -> list[tuple[str, Style]]:
+    """The row as (text, style) pieces, each already cut to its column.
+
+    The gutter marks cursor (›) and selection (•) in characters, so both still show under
+    NO_COLOR, where the highlight colours are stripped.
+    """
+    base, dim = palette["base"], palette["dim"]
+    icon, word = STATE_LOOK[row.state]
+    gutter = ("›" if is_cursor else " ") + ("•" if selected else " ")
+    cells = [(gutter, base), (fit(f"{icon} {word}", STATE_WIDTH), palette[word])]
+    indent = " " + "  " * row.depth + fold
+    lead = fit(indent, min(cols.title + 1, cell_len(indent)))
+    cells += [(lead, palette["fold"]), (row.fit_label(cols.title + 1 - len(lead)), base)]
+    if cols.stage:
+        cells.append((" " + fit(row.stage.value, cols.stage), dim))
+    if cols.bar:
+        filled, empty = bar_cells(row.fraction, cols.bar)
+        cells += [(" ", base), (filled, palette["bar"]), (empty, palette["bar-empty"])]
+    for size, text in (
+        (cols.size, size_text(row)),
+        (cols.speed, speed_text(row)),
+        (cols.eta, eta_text(row)),
+        (cols.attempts, str(row.attempts) if row.attempts else ""),
+    ):
+        if size:
+            cells.append((" " + fit(text, size, right=True), dim))
+    return cells
+
+
+def size_text(row: QueueRow) -> str:
+    """The total when known, else what has arrived so far."""
+    if row.bytes_total:
+        return human_bytes(row.bytes_total)
+    return human_bytes(row.bytes_done) if row.bytes_done else ""
+
+
+def speed_text(row: QueueRow) -> str:
+    if row.state is not State.RUNNING or row.rate <= 0:
+        return ""
+    return human_bytes(row.rate) + "/s"
+
+
+def eta_text(row: QueueRow) -> str:
+    if row.state is not State.RUNNING or row.rate <= 0 or not row.bytes_total:
+        return ""
+    return human_eta(max(0, row.bytes_total - row.bytes_done) / row.rate)
+
+
+def _arrange(rows: list[QueueRow], by_id: dict[int, QueueRow]) -> list[QueueRow]:
+    """Newest batch first, by id within it; children right under their listing.
+
+    Sets each row's depth (indent) and descendants (the count a fold hides). Two stable
+    C-keyed sorts instead of a tuple key: this runs on every load of 100,000 rows.
+    """
+    children: defaultdict[int, list[QueueRow]] = defaultdict(list)
+    roots: list[QueueRow] = []
+    for row in rows:
+        parent = row.parent_id
+        if parent is None or parent not in by_id or parent == row.id:
+            roots.append(row)
+        else:
+            children[parent].append(row)
+    roots.sort(key=attrgetter("id"))
+    roots.sort(key=attrgetter("batch_id"), reverse=True)
+    order: list[QueueRow] = []
+    for root in roots:
+        if root.id in children:
+            _place_subtree(root, children, order)
+        else:
+            root.depth = root.descendants = 0
+            order.append(root)
+    if len(order) < len(rows):  # a parent cycle (never made by the store): show them flat
+        placed = {id(row) for row in order}
+        order += [row for row in rows if id(row) not in placed]
+    return order
+
+
+def _place_subtree(
+    top: QueueRow, children: dict[int, list[QueueRow]], order: list[QueueRow]
+) -> None:
+    """Depth-first without recursion, so a long chain of listing pages cannot overflow."""
+    stack: list[tuple[QueueRow, int]] = [(top, 0)]
+    opened: list[tuple[QueueRow, int]] = []
+    while stack:
+        row, depth = stack.pop()
+        row.depth = depth
+        while opened and opened[-1][0].depth >= depth:
+            done, start = opened.pop()
+            done.descendants = len(order) - start - 1
+        opened.append((row, len(order)))
+        order.append(row)
+        kids = sorted(children.get(row.id, ()), key=attrgetter("id"), reverse=True)
+        stack.extend((kid, depth + 1) for kid in kids)
+    for done, start in opened:
+        done.descendants = len(order) - start - 1
