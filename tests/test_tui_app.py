@@ -186,3 +186,60 @@ async def test_details_open_on_enter(make_haul: HaulFactory, server: LoopbackSer
         await until(pilot, lambda: isinstance(app.screen, DetailScreen))
         await pilot.press("escape")
         await until(pilot, lambda: app.screen.query(QueueView))
+
+
+async def test_priority_keys_and_the_palette_offer_the_same_actions(
+    make_haul: HaulFactory, server: LoopbackServer
+) -> None:
+    haul = await make_haul()
+    item_id = (await haul.submit([server.url("/p.bin")])).added[0].id
+    app = HaulApp(haul, engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.queue_view.selected_ids() == [item_id])
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        await until(pilot, lambda: _priority(haul, item_id, 2))
+        await pilot.press("left_square_bracket")
+        await until(pilot, lambda: _priority(haul, item_id, 1))
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"pause all")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: _paused(haul, True))
+
+
+async def _priority(haul: Haul, item_id: int, expected: int) -> bool:
+    item = await haul.item(item_id)
+    return item is not None and item.priority == expected
+
+
+async def test_the_tui_follows_an_engine_running_elsewhere(
+    make_haul: HaulFactory, server: LoopbackServer
+) -> None:
+    """A headless `haul run` owns the folder: the TUI shows its queue live, keys still work."""
+    engine_side = await make_haul()
+    tui_side = await make_haul()
+    server.add("/f.bin", blob(300_000, 9))
+    server.fault("/f.bin", rate=150_000, times=None)
+    runner = asyncio.create_task(engine_side.run())
+    await until_engine(engine_side)
+    app = HaulApp(tui_side)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.following is not None and "pid" in app.following
+        item_id = (await tui_side.submit([server.url("/f.bin")])).added[0].id
+        await until(pilot, lambda: _is(tui_side, item_id, State.RUNNING))
+        await until(pilot, lambda: app.queue_view.row(item_id) is not None
+                    and app.queue_view.row(item_id).state == State.RUNNING)  # fmt: skip
+        await pilot.press("space")
+        await until(pilot, lambda: _is(engine_side, item_id, State.PAUSED))
+        await until(pilot, lambda: app.queue_view.row(item_id).state == State.PAUSED)  # type: ignore[union-attr]
+    engine_side.stop()
+    await runner
+
+
+async def until_engine(haul: Haul) -> None:
+    for _ in range(500):
+        if haul.engine is not None:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the engine did not start")

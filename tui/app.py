@@ -21,6 +21,7 @@ from core.events import (
 )
 from core.lock import describe
 
+from .commands import ActionCommands
 from .screens.add import AddRequest, AddScreen
 from .screens.confirm import ConfirmScreen
 from .screens.queue import QueueScreen
@@ -39,6 +40,7 @@ class HaulApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "haul"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {ActionCommands}
     BINDINGS = [
         Binding("a", "add", "Add"),
         Binding("p", "pause_all", "Pause all"),

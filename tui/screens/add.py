@@ -73,8 +73,8 @@ class AddScreen(ModalScreen[AddRequest | None]):
             yield Label("Add URLs — one per line; paste as many as you like", id="add-title")
             yield TextArea(id="add-lines", soft_wrap=False, show_line_numbers=True)
             with Horizontal(id="add-options"):
-                yield Select(
-                    [("auto: files and item pages", "auto"), ("listing pages", "listing")],
+                yield Select(  # auto: files and item pages; listings: pages of item links
+                    [("auto", "auto"), ("listings", "listing")],
                     value="auto", allow_blank=False, id="add-kind",
                 )  # fmt: skip
                 yield Input(placeholder="item links CSS (listings)", id="add-items")
