@@ -54,7 +54,13 @@ def seeded_app(home: Path) -> Iterator[HaulApp]:
 
 
 async def _settled(pilot: Any) -> None:
-    await pilot.pause(0.6)  # one status tick and one repaint tick have run
+    """Rows and the lanes bar are filled from the store; then one more frame."""
+    app = pilot.app
+    for _ in range(300):
+        bar = app.get_screen("queue").query_one("#lanes")
+        if len(app.queue_view.shown_ids()) == 6 and "download" in str(bar.render()):
+            break
+        await pilot.pause(0.02)
     await pilot.pause()
 
 

@@ -84,6 +84,7 @@ class HaulApp(App[None]):
         elif self.own_engine:
             self._engine = self._run_engine()
         self._pump_events()
+        self.call_after_refresh(self._refresh_status)
         self.set_interval(REPAINT_SECONDS, self._repaint)
         self.set_interval(STATUS_SECONDS, self._refresh_status)
         self.set_interval(FOLLOW_SECONDS, self._follow_store)
