@@ -67,6 +67,7 @@ from textual.screen import Screen  # noqa: E402
 from core import Haul, Item, Settings, State, load_settings  # noqa: E402
 from tui.widgets.queue_view import QueueView  # noqa: E402
 
+FIRST_SCREENFUL = 500  # what the app loads before the rest (tui/app.py)
 SIZE = (120, 40)
 BATCHES = 4
 PROGRESS_ROWS = 8
@@ -211,36 +212,38 @@ def start_downloads(view: QueueView, items: list[Item]) -> list[int]:
 
 
 async def measure(home: Path, presses: int, figures: Figures, freeze: bool = False) -> None:
+    """The app's own path: open the store, paint the newest screenful, then load the rest."""
     figures.rss_before_mb = peak_rss_mb()
     started = time.perf_counter()
     async with await Haul.open(haul_settings(home)) as haul:
-        items = await haul.items()
-    figures.items, figures.load_s = len(items), time.perf_counter() - started
-    app = BenchApp()
-    async with app.run_test(size=SIZE) as pilot:
-        view = app.query_one(QueueView)
-        view.focus()
-        await pilot.pause()
-        probe = PaintProbe(app)
-        before = time.perf_counter()
-        view.set_items(items)
-        if freeze:
-            gc.freeze()
-        figures.set_items_s = time.perf_counter() - before
-        painted = await probe.next_paint()
-        figures.first_paint_s = painted - before
-        figures.start_to_paint_s = painted - started
-        ids = start_downloads(view, items)
-        feeder = asyncio.create_task(feed_progress(app, view, ids, figures))
-        try:
-            for _ in range(presses):
-                figures.latencies_s.append(await press_down(app, view, probe))
-                await asyncio.sleep(KEY_GAP_SECONDS)
-        finally:
-            feeder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await feeder
-        figures.paints = probe.paints
+        first = await haul.newest_items(FIRST_SCREENFUL)
+        app = BenchApp()
+        async with app.run_test(size=SIZE):
+            view = app.query_one(QueueView)
+            view.focus()
+            probe = PaintProbe(app)
+            view.set_items(first)
+            figures.start_to_paint_s = await probe.next_paint() - started
+            items = await haul.items()
+            figures.items, figures.load_s = len(items), time.perf_counter() - started
+            before = time.perf_counter()
+            view.set_items(items)
+            if freeze:
+                gc.freeze()
+            figures.set_items_s = time.perf_counter() - before
+            painted = await probe.next_paint()
+            figures.first_paint_s = painted - before
+            ids = start_downloads(view, items)
+            feeder = asyncio.create_task(feed_progress(app, view, ids, figures))
+            try:
+                for _ in range(presses):
+                    figures.latencies_s.append(await press_down(app, view, probe))
+                    await asyncio.sleep(KEY_GAP_SECONDS)
+            finally:
+                feeder.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await feeder
+            figures.paints = probe.paints
     figures.rss_peak_mb = peak_rss_mb()
 
 
@@ -271,7 +274,7 @@ def result_rows(f: Figures) -> list[list[str]]:
             verdict(f.first_paint_s <= TARGET_FIRST_PAINT),
         ],
         [
-            "first paint after opening the store",
+            "newest screenful painted after opening the store",
             f"{f.start_to_paint_s:.3f} s",
             f"≤ {TARGET_FIRST_PAINT} s",
             verdict(f.start_to_paint_s <= TARGET_FIRST_PAINT),

@@ -270,6 +270,10 @@ class Haul:
     ) -> list[Item]:
         return await self.store.items(states=states, ids=ids)
 
+    async def newest_items(self, limit: int) -> list[Item]:
+        """The newest items, for a first screenful before the whole queue is read."""
+        return await self.store.items(newest=limit)
+
     async def external_changes(self) -> list[int]:
         """Ids of items another process changed since the last call (cheap when none did).
 

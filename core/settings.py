@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     listing_page_limit: int = Field(default=50, ge=1, le=10_000)
     same_site_only: bool = True
     recipes_dir: Path | None = None
+    bell: bool = False  # the TUI rings the terminal bell when a batch ends or an item fails
     checkpoint_seconds: float = Field(default=1.0, gt=0, le=60)
     poll_seconds: float = Field(default=0.25, gt=0, le=5)
 

@@ -32,6 +32,7 @@ REPAINT_SECONDS = 0.2  # the dirty set is flushed 5 times a second, never per by
 STATUS_SECONDS = 1.0
 FOLLOW_SECONDS = 1.0
 FULL_RELOAD_ABOVE = 2000
+FIRST_SCREENFUL = 500
 
 
 class HaulApp(App[None]):
@@ -66,6 +67,7 @@ class HaulApp(App[None]):
         self.following: str | None = None
         self._dirty: set[int] = set()
         self._reload = True
+        self._first_paint = True
         self._finished_batches: set[int] = set()
         self._subscription = haul.subscribe()
         self._engine: Worker[None] | None = None
@@ -124,8 +126,7 @@ class HaulApp(App[None]):
                 if isinstance(event, ItemQueued | ItemStateChanged):
                     self._dirty.add(event.item_id)
                     if isinstance(event, ItemStateChanged) and event.state == State.FAILED:
-                        self.notify(f"#{event.item_id} failed: {event.error}", severity="error",
-                                    timeout=6)  # fmt: skip
+                        self._announce(f"#{event.item_id} failed: {event.error}", "error")
                 elif isinstance(event, DownloadProgressed):
                     self.queue_view.update_progress(
                         event.item_id, event.bytes_done, event.bytes_total, event.rate
@@ -139,12 +140,24 @@ class HaulApp(App[None]):
         if event.percent >= 100 and event.batch_id not in self._finished_batches:
             self._finished_batches.add(event.batch_id)
             failed = f", {event.failed} failed" if event.failed else ""
-            self.notify(f"batch {event.batch_id} finished: {event.items} items{failed}")
+            self._announce(f"batch {event.batch_id} finished: {event.items} items{failed}")
+
+    def _announce(self, message: str, severity: str = "information") -> None:
+        """A toast, and the terminal bell when HAUL_BELL asks for it."""
+        self.notify(message, severity=severity, timeout=6)  # type: ignore[arg-type]
+        if self.haul.settings.bell:
+            self.bell()
 
     async def _repaint(self) -> None:
         view = self.queue_view
         if len(self._dirty) > FULL_RELOAD_ABOVE:  # a big paste: one read beats many
             self._reload = True
+        if self._first_paint:
+            # The newest screenful first, so the queue shows at once; the rest follows.
+            self._first_paint = False
+            view.set_items(await self.haul.newest_items(FIRST_SCREENFUL))
+            view.flush()
+            return
         if self._reload:
             self._reload = False
             self._dirty.clear()

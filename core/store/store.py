@@ -311,6 +311,7 @@ class Store:
         batch_id: int | None = None,
         ids: Sequence[int] | None = None,
         limit: int | None = None,
+        newest: int | None = None,
     ) -> list[Item]:
         def work(tx: Tx) -> list[Item]:
             clauses: list[str] = []
@@ -330,6 +331,8 @@ class Store:
                 params.extend(ids)
             where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
             tail = f" LIMIT {int(limit)}" if limit is not None else ""
+            if newest is not None:
+                tail = f" DESC LIMIT {int(newest)}"
             rows = tx.all(f"SELECT {ITEM_COLUMNS} FROM items {where} ORDER BY id{tail}", params)
             return [item_from_row(row) for row in rows]
 
