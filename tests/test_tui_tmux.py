@@ -12,10 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.demo import LoopbackServer
+from core.demo.site import DemoSite
 
-from .conftest import ROOT, cli_env, haul_json
-from .test_downloads import blob
+from .conftest import cli_env, haul_json
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -72,30 +71,35 @@ def terminal() -> Iterator[Terminal]:
         term.close()
 
 
-def test_paste_watch_pause_resume_and_open_the_library(
-    server: LoopbackServer, terminal: Terminal
-) -> None:
-    for n in range(3):
-        server.add(f"/t/song-{n}.mp3", blob(120_000, n), "audio/mpeg")
-        server.fault(f"/t/song-{n}.mp3", rate=150_000, times=None)
-    terminal.wait_for("palette")
-    terminal.keys("a")
-    terminal.wait_for("ctrl+s submit")
-    terminal.paste("\n".join(server.url(f"/t/song-{n}.mp3") for n in range(3)) + "\nftp://x/y")
-    screen = terminal.wait_for("3 new")
-    assert "1 refused" in screen and "unsupported scheme 'ftp'" in screen
-    terminal.keys("C-s")
-    terminal.wait_for("running")
-    terminal.keys("p")
-    terminal.wait_for("PAUSED")
-    terminal.keys("p")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and terminal.screen().count("done") < 3:
-        time.sleep(0.2)
-    assert terminal.screen().count("done") >= 3, terminal.screen()
-    terminal.keys("2")
-    library = terminal.wait_for("song 2")
-    assert "song 0" in library and "song 1" in library
-    terminal.keys("q")
-    assert len(haul_json("library")) == 3
-    assert ROOT.exists()
+def test_paste_watch_pause_resume_and_open_the_library(terminal: Terminal) -> None:
+    """Against the demo site: item pages pasted, the slow one paused and resumed."""
+    with DemoSite(slow_seconds=3.0).running_in_thread() as site:
+        pages = {url: x for url, x in site.item_expectations("music").items()
+                 if x["behaviour"] in ("normal", "slow")}  # fmt: skip
+        chosen = [url for url in pages if pages[url]["behaviour"] == "slow"]
+        chosen += [url for url in pages if pages[url]["behaviour"] == "normal"][:3]
+        terminal.wait_for("palette")
+        terminal.keys("a")
+        terminal.wait_for("ctrl+s submit")
+        terminal.paste("\n".join(chosen) + "\nftp://x/y")
+        screen = terminal.wait_for("4 new")
+        assert "1 refused" in screen and "unsupported scheme 'ftp'" in screen
+        terminal.keys("C-s")
+        terminal.wait_for("Slow River")
+        terminal.wait_for("running")
+        terminal.keys("p")
+        terminal.wait_for("PAUSED")
+        terminal.keys("p")
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and terminal.screen().count("✓ done") < 4:
+            time.sleep(0.2)
+        assert terminal.screen().count("✓ done") >= 4, terminal.screen()
+        terminal.keys("2")
+        library = terminal.wait_for("Slow River")
+        for url in chosen[1:]:
+            assert pages[url]["title"] in library
+        terminal.keys("q")
+    entries = haul_json("library")
+    assert sorted(e["sha256"] for e in entries) == sorted(
+        pages[url]["media_sha256"] for url in chosen
+    )
