@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .collector import collector_paused
 from .engine import Engine
 from .errors import HaulError
 from .events import EventBus, ItemQueued, Subscription
@@ -60,18 +59,6 @@ def _mark_listings(judged: Judgement, listed: set[str], details: str, book: Reci
         recipe = book.match(source.key) if book.recipes else None
         if recipe is not None and recipe.listing is not None:
             judged.sources[index] = replace(source, kind=Kind.LISTING)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A 100k-line paste makes ~1M acyclic objects; gen-2 collections would cost ~15 %."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class Haul:
@@ -149,7 +136,7 @@ class Haul:
         listings too when a site recipe with listing rules claims them, else files (a
         file that answers with a web page moves on to the extract stage by itself).
         """
-        with _collector_paused():
+        with collector_paused():
             judged = judge(
                 [*lines, *listings], self.settings.network_policy, self.settings.batch_limit
             )

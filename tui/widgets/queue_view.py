@@ -9,12 +9,10 @@ few times a second, which repaints only the dirty rows that are visible.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
 from urllib.parse import urlsplit
@@ -29,6 +27,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from core.collector import collector_paused
 from core.models import Item, Kind, Stage, State
 from core.redact import redact_url
 from tui.printer import human_bytes
@@ -136,19 +135,6 @@ class QueueRow:
         if not self.bytes_total:
             return 0.0
         return min(1.0, max(0.0, self.bytes_done / self.bytes_total))
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Building 100,000 rows sets off the cyclic collector over and over (2/3 of the time,
-    as in the core's submit); the rows hold no cycles, so pause it meanwhile."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # -- text helpers ------------------------------------------------------------------------
@@ -335,9 +321,7 @@ class QueueView(ScrollView, can_focus=True):
     }
     """
 
-    class Highlighted(Message):
-        """The cursor moved to another row; a newer one replaces a pending one."""
-
+    class _RowMessage(Message):
         def __init__(self, queue_view: QueueView, item_id: int) -> None:
             super().__init__()
             self.queue_view = queue_view
@@ -346,23 +330,17 @@ class QueueView(ScrollView, can_focus=True):
         @property
         def control(self) -> QueueView:
             return self.queue_view
+
+    class Highlighted(_RowMessage):
+        """The cursor moved to another row; a newer one replaces a pending one."""
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, QueueView.Highlighted) and (
                 message.queue_view is self.queue_view
             )
 
-    class Chosen(Message):
+    class Chosen(_RowMessage):
         """Enter (or a double click) on a row: the app opens its details."""
-
-        def __init__(self, queue_view: QueueView, item_id: int) -> None:
-            super().__init__()
-            self.queue_view = queue_view
-            self.item_id = item_id
-
-        @property
-        def control(self) -> QueueView:
-            return self.queue_view
 
     def __init__(
         self,
@@ -392,7 +370,7 @@ class QueueView(ScrollView, can_focus=True):
 
     def set_items(self, items: Iterable[Item]) -> None:
         """Replace every row (a fresh load from the store); keeps cursor, folds, selection."""
-        with _collector_paused():
+        with collector_paused():
             self._rows = [QueueRow.from_item(item) for item in items]
             self._by_id = {row.id: row for row in self._rows}
             self._folded &= self._by_id.keys()
