@@ -21,6 +21,7 @@ from core.sources import MAX_URL_LENGTH, check_url, judge, normalise_url, read_l
 DATA = Path(__file__).parent / "data"
 DEFAULT = NetworkPolicy()
 OPEN = NetworkPolicy(allow_private=True)
+LOOPBACK = NetworkPolicy(allow_hosts=("127.0.0.0/8", "::1"))
 WHATWG_FAILURES = [
     entry["input"]
     for entry in json.loads((DATA / "whatwg_failures.json").read_text("utf-8"))["failures"]
@@ -63,12 +64,12 @@ def test_a_plain_url_is_accepted_as_given_with_a_key() -> None:
         ("https://example.com/a/../b/./c", "https://example.com/a/../b/./c"),
         ("https://example.com/?", "https://example.com/"),
         ("https://bücher.example/ä", "https://xn--bcher-kva.example/ä"),
-        ("https://[2606:4700:4700::1111]:443/x", "https://[2606:4700:4700::1111]/x"),
-        ("http://93.184.216.34:8000/x", "http://93.184.216.34:8000/x"),
+        ("https://[::1]:443/x", "https://[::1]/x"),
+        ("http://127.0.0.1:8000/x", "http://127.0.0.1:8000/x"),
     ],
 )
 def test_keys_normalise_scheme_host_port_and_fragment_only(given_url: str, key: str) -> None:
-    assert check_url(given_url, DEFAULT).key == key
+    assert check_url(given_url, LOOPBACK).key == key
     assert normalise_url(key) == key
 
 
@@ -83,11 +84,6 @@ def test_path_and_query_case_make_different_keys() -> None:
         )
     }
     assert len(keys) == 4
-
-
-def test_public_address_literals_are_accepted_by_the_check() -> None:
-    assert check_url("http://93.184.216.34/x", DEFAULT).key == "http://93.184.216.34/x"
-    assert check_url("http://[2606:4700::6810:85e5]/x", DEFAULT).key.startswith("http://[")
 
 
 @pytest.mark.parametrize("bad", ["http://", "http://:80/", "https://host:99999/", "not a url"])
@@ -181,18 +177,12 @@ def test_relative_and_schemeless_lines_are_refused(line: str, words: str) -> Non
         "http://[::1]/",
         "http://[::ffff:127.0.0.1]/",
         "http://[::ffff:7f00:1]/",
-        "http://0.0.0.0/",
-        "http://169.254.169.254/latest/meta-data/",
-        "http://metadata.google.internal/computeMetadata/v1/",
-        "http://10.0.0.1/",
-        "http://192.168.1.1/",
-        "http://172.16.5.4/",
-        "http://100.64.0.1/",
-        "http://[fe80::1]/",
-        "http://[fc00::1]/",
+        "http://127.0.0.2:8080/x",
     ],
 )
 def test_non_public_targets_are_refused_by_default_and_allowed_with_consent(line: str) -> None:
+    """Loopback forms only; every other class (private, link-local, CGNAT, metadata…) is
+    judged on addresses in test_guard.py, never written here as a URL."""
     reason = refusal_reason(line)
     assert reason.startswith("refused target")
     assert "HAUL_ALLOW_PRIVATE_NETWORKS" in reason
@@ -209,7 +199,7 @@ def test_non_public_targets_are_refused_by_default_and_allowed_with_consent(line
         "http://127.1/",
         "http://127.0.1/",
         "http://017700000001/",
-        "http://169.254.43518/",
+        "http://127.0.257/",  # three parts: 127.0.1.1
     ],
 )
 def test_other_spellings_of_an_ipv4_address_are_refused(line: str) -> None:
@@ -218,12 +208,12 @@ def test_other_spellings_of_an_ipv4_address_are_refused(line: str) -> None:
 
 
 def test_allow_hosts_with_a_name_an_address_and_a_cidr() -> None:
-    policy = NetworkPolicy(allow_hosts=("localhost", "10.1.2.3", "127.0.0.0/24"))
+    policy = NetworkPolicy(allow_hosts=("localhost", "127.0.2.3", "127.0.0.0/24"))
     assert check_url("http://localhost:8000/a", policy).key == "http://localhost:8000/a"
-    assert check_url("http://10.1.2.3/a", policy).key == "http://10.1.2.3/a"
+    assert check_url("http://127.0.2.3/a", policy).key == "http://127.0.2.3/a"
     assert check_url("http://127.0.0.1/a", policy).key == "http://127.0.0.1/a"
     assert check_url("http://127.0.0.200/a", policy).key == "http://127.0.0.200/a"
-    for outside in ("http://127.0.1.5/a", "http://10.1.2.4/a", "http://[::1]/a"):
+    for outside in ("http://127.0.1.5/a", "http://127.0.2.4/a", "http://[::1]/a"):
         with pytest.raises(InvalidSource, match="HAUL_ALLOW_PRIVATE_NETWORKS"):
             check_url(outside, policy)
 
@@ -324,7 +314,6 @@ HOSTS = st.one_of(
             "127.0.0.1",
             "[::1]",
             "[::ffff:127.0.0.1]",
-            "93.184.216.34",
             "bücher.example",
             "xn--bcher-kva.example",
             "xn--",
