@@ -209,7 +209,7 @@ class Engine:
                 )
             if item.id not in running:
                 self._announce(item, item.state)
-            if item.state in TERMINAL_STATES or item.state == State.CANCELLED:
+            if item.state in TERMINAL_STATES:
                 partial_path(self.settings.partial_dir, item.id).unlink(missing_ok=True)
 
     # -- running one item -----------------------------------------------------------------

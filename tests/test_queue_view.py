@@ -6,16 +6,16 @@ from rich.cells import cell_len
 from textual.app import App, ComposeResult
 
 from core.models import Item, Kind, Stage, State
-from tui.widgets.queue_view import (
+from tui.widgets.queue_rows import (
     EMPTY_HINT,
     NO_MATCH_HINT,
-    QueueView,
     bar_cells,
     fit,
     fit_columns,
     human_eta,
     short_url,
 )
+from tui.widgets.queue_view import QueueView
 
 SECRET_URL = "https://user:pw@files.example/{n}.bin?token=s3cret"
 

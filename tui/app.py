@@ -175,7 +175,8 @@ class HaulApp(App[None]):
 
     async def _refresh_status(self) -> None:
         status = await self.haul.status()
-        self.get_screen("queue").query_one(LanesBar).show(status, self.following)
+        for bar in self.get_screen("queue").query(LanesBar):  # none before mount or at exit
+            bar.show(status, self.following)
 
     async def _follow_store(self) -> None:
         """Edits from other processes (haul add/pause in another terminal, a headless run)."""

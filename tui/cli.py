@@ -154,7 +154,7 @@ async def cmd_resume(haul: Haul, args: argparse.Namespace) -> int:
         return EXIT_OK
     ids = _ids(args.ids) if args.ids else None
     moved = await haul.resume(ids)
-    return _report("resumed", moved, ids if ids is not None else None)
+    return _report("resumed", moved, ids)
 
 
 async def cmd_retry(haul: Haul, args: argparse.Namespace) -> int:

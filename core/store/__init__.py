@@ -1,6 +1,7 @@
 """Storage: the single source of truth, in one SQLite file."""
 
 from .schema import SCHEMA_VERSION
-from .store import Added, Duplicate, LaneRow, Queued, Store, Transfer
+from .shapes import Added, Duplicate, LaneRow, Queued, Transfer
+from .store import Store
 
 __all__ = ["SCHEMA_VERSION", "Added", "Duplicate", "LaneRow", "Queued", "Store", "Transfer"]

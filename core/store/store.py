@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
 
 from ..models import (
     FIRST_STAGE,
     STAGE_ORDER,
-    STAGES_OF,
     Attempt,
     Item,
-    Kind,
     Stage,
     State,
 )
 from ..sources import Source
 from .rows import ITEM_COLUMNS, attempt_from_row, item_from_row
 from .schema import upgrade
+from .shapes import Added, Duplicate, LaneRow, Queued, Transfer
+from .summary import summarise_batch
+from .tx import T, Tx, chunks, close_attempt, in_transaction, pick_next
 
 _ITEM_FIELDS = frozenset(
     {
@@ -50,136 +49,6 @@ _ITEM_FIELDS = frozenset(
         "stage_attempts",
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Duplicate:
-    """A submitted line whose key is already queued (or done) as another item."""
-
-    given: str
-    item_id: int
-    state: State
-    key: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Queued:
-    """One newly queued item, as the submission knows it (no row is read back)."""
-
-    id: int
-    source: str
-    key: str
-    kind: Kind
-    stage: Stage
-    batch_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class Added:
-    """What one submission put in the store."""
-
-    batch_id: int | None
-    added: list[Queued]
-    duplicates: list[Duplicate]
-
-
-@dataclass(frozen=True, slots=True)
-class Transfer:
-    """Download bookkeeping the stages need but the public Item does not show."""
-
-    validator: str | None
-    content_type: str | None
-    file_name: str | None
-    sha256: str | None
-    dest_path: str | None
-    stage_attempts: int
-    entry_for_key: int | None
-    entry_for_sha: int | None
-    media_url: str | None
-    description: str | None
-    cover_url: str | None
-    details: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class LaneRow:
-    stage: Stage
-    cap: int
-    paused: bool
-
-
-def _chunks(values: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-T = TypeVar("T")
-
-
-class Tx:
-    """Synchronous statements on the connection, used only inside the database thread."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self.conn.execute(sql, params).fetchone()
-
-    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return self.conn.execute(sql, params).fetchall()
-
-    def write(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return self.conn.execute(sql, params).rowcount
-
-    def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
-        row_id = self.conn.execute(sql, params).lastrowid
-        assert row_id is not None
-        return row_id
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.conn.execute(sql, params)
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        self.conn.executemany(sql, rows)
-
-
-def _in_transaction(work: Callable[[Tx], T], tx: Tx) -> T:
-    tx.conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = work(tx)
-    except BaseException:
-        tx.conn.rollback()
-        raise
-    tx.conn.commit()
-    return result
-
-
-def _pick(tx: Tx, stage: Stage, after_batch: int) -> tuple[int, int] | None:
-    """The next queued item of a stage: top priority, the next batch in turn, its oldest."""
-    top = tx.one(
-        "SELECT priority FROM items WHERE stage = ? AND state = 'queued' "
-        "ORDER BY priority DESC LIMIT 1",
-        (stage.value,),
-    )
-    if top is None:
-        return None
-    for floor in (after_batch, -1):
-        row = tx.one(
-            "SELECT id, batch_id FROM items WHERE stage = ? AND state = 'queued' "
-            "AND priority = ? AND batch_id > ? ORDER BY batch_id, id LIMIT 1",
-            (stage.value, top[0], floor),
-        )
-        if row is not None:
-            return int(row[0]), int(row[1])
-    return None
-
-
-def _close_attempt(tx: Tx, item_id: int, now: float, outcome: str, error: str | None) -> None:
-    tx.execute(
-        "UPDATE attempts SET ended_at = ?, outcome = ?, error = ? WHERE id = "
-        "(SELECT max(id) FROM attempts WHERE item_id = ?) AND ended_at IS NULL",
-        (now, outcome, error, item_id),
-    )
 
 
 class Store:
@@ -215,7 +84,7 @@ class Store:
     async def _transact(self, work: Callable[[Tx], T]) -> T:
         """Run `work` as one transaction in the database thread: all of it or none."""
         result: T = await self.db._execute(  # type: ignore[no-untyped-call]
-            _in_transaction, work, Tx(self.db._conn)
+            in_transaction, work, Tx(self.db._conn)
         )
         return result
 
@@ -362,7 +231,7 @@ class Store:
     async def states_of(self, ids: Sequence[int]) -> dict[int, State]:
         def work(tx: Tx) -> dict[int, State]:
             result: dict[int, State] = {}
-            for chunk in _chunks(list(ids)):
+            for chunk in chunks(list(ids)):
                 rows = tx.all(
                     f"SELECT id, state FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk
                 )
@@ -398,7 +267,7 @@ class Store:
             rows: list[Any] = []
             after = after_batch
             for _ in range(max(0, limit)):
-                row = _pick(tx, stage, after)
+                row = pick_next(tx, stage, after)
                 if row is None:
                     break
                 after = row[1]
@@ -475,14 +344,14 @@ class Store:
                 f"UPDATE items SET {assignments} WHERE id = ? AND state = 'running'",
                 (*columns.values(), item_id),
             )
-            _close_attempt(tx, item_id, now, outcome, error)
+            close_attempt(tx, item_id, now, outcome, error)
             return changed == 1
 
         return await self._transact(work)
 
     async def close_attempt(self, item_id: int, outcome: str, error: str | None = None) -> None:
         def work(tx: Tx) -> None:
-            _close_attempt(tx, item_id, time.time(), outcome, error)
+            close_attempt(tx, item_id, time.time(), outcome, error)
 
         return await self._transact(work)
 
@@ -563,7 +432,7 @@ class Store:
             columns = {"state": new.value, "updated_at": time.time(), **fields}
             assignments = ", ".join(f"{name} = ?" for name in columns)
             moved: list[int] = []
-            groups: Iterable[Sequence[int] | None] = [None] if ids is None else _chunks(list(ids))
+            groups: Iterable[Sequence[int] | None] = [None] if ids is None else chunks(list(ids))
             for chunk in groups:
                 where = f"state IN ({','.join('?' * len(sources))})"
                 params: list[Any] = [*columns.values(), *sources]
@@ -579,7 +448,7 @@ class Store:
     async def set_priority(self, ids: Sequence[int], priority: int) -> int:
         def work(tx: Tx) -> int:
             count = 0
-            for chunk in _chunks(list(ids)):
+            for chunk in chunks(list(ids)):
                 count += tx.write(
                     f"UPDATE items SET priority = ? WHERE id IN ({','.join('?' * len(chunk))})",
                     (priority, *chunk),
@@ -705,7 +574,7 @@ class Store:
                 f"({','.join('?' * len(ids))}) GROUP BY batch_id, kind, stage, state",
                 ids,
             )
-            return [_summarise(row, [r for r in rows if r[0] == row[0]]) for row in batches]
+            return [summarise_batch(row, [r for r in rows if r[0] == row[0]]) for row in batches]
 
         return await self._read(work)
 
@@ -799,7 +668,7 @@ class Store:
                 "title = coalesce(title, ?) WHERE id = ?",
                 (state.value, entry_id, now, title, item.id),
             )
-            _close_attempt(tx, item.id, now, state.value, None)
+            close_attempt(tx, item.id, now, state.value, None)
             return entry_id, fresh
 
         return await self._transact(work)
@@ -888,36 +757,3 @@ class Store:
             ]
 
         return await self._read(work)
-
-
-def _summarise(batch: Any, rows: list[Any]) -> dict[str, Any]:
-    """One batch's progress: per stage, how many of the items that need it have passed it.
-
-    The percent counts stage steps, so "downloaded 5/10 · imported 1/10" is 30 %; an item
-    that failed or was cancelled counts as finished there, since nothing more will happen.
-    """
-    stages: dict[str, dict[str, int]] = {}
-    total_items = failed = steps = steps_done = 0
-    for _, kind, stage, state, count in rows:
-        total_items += count
-        walk = STAGES_OF[Kind(kind)]
-        current = STAGE_ORDER.index(Stage(stage))
-        given_up = state in ("failed", "cancelled")
-        for step in walk:
-            index = STAGE_ORDER.index(step)
-            bucket = stages.setdefault(step.value, {"done": 0, "total": 0})
-            bucket["total"] += count
-            passed = index < current or (index == current and state in ("done", "skipped"))
-            bucket["done"] += count if passed else 0
-            steps += count
-            steps_done += count if passed or given_up else 0
-        failed += count if state == "failed" else 0
-    return {
-        "id": batch[0],
-        "created_at": batch[1],
-        "label": batch[2],
-        "items": total_items,
-        "stages": stages,
-        "failed": failed,
-        "percent": round(100 * steps_done / steps) if steps else 100,
-    }
