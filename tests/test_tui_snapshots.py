@@ -78,7 +78,13 @@ def test_add_dialog_with_a_preview(snap_compare: Any, seeded_app: HaulApp) -> No
         pilot.app.post_message(
             events.Paste(f"{URL.format('new')}\nftp://nope/x\n{URL.format('track-0')}")
         )
-        await pilot.pause(0.6)
+        preview = pilot.app.screen.query_one("#add-preview")
+        for _ in range(300):  # the debounced preview has been drawn
+            if "refused" in str(preview.render()):
+                break
+            await pilot.pause(0.02)
+        pilot.app.screen.set_focus(None)  # no text cursor: its cell differs by timing
+        await pilot.pause()
 
     assert snap_compare(seeded_app, terminal_size=SIZE, run_before=paste)
 
