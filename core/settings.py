@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import platformdirs
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, ByteSize, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -63,8 +63,10 @@ class Settings(BaseSettings):
     read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     user_agent: str = "haul/0.1 (+https://github.com/haul)"
     max_redirects: int = Field(default=10, ge=0, le=30)
-    page_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=1 << 30)
-    cover_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1 << 30)
+    # Sizes take a unit ("100MB", "1.5GiB") or plain bytes; 0 means no limit.
+    max_file_size: ByteSize = Field(default=ByteSize(0), ge=0)
+    page_max_bytes: ByteSize = Field(default=ByteSize(2 * 1024 * 1024), ge=1024, le=1 << 30)
+    cover_max_bytes: ByteSize = Field(default=ByteSize(10 * 1024 * 1024), ge=1024, le=1 << 30)
     listing_page_limit: int = Field(default=50, ge=1, le=10_000)
     same_site_only: bool = True
     recipes_dir: Path | None = None
