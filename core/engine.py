@@ -105,12 +105,15 @@ class Engine:
         try:
             await self._loop(until_idle)
         finally:
-            await self._interrupt_all()
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
-            await self._tick()
-            await self._client.aclose()
+            try:
+                await self._interrupt_all()
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+                await self._tick()
+            finally:
+                # Even when the shutdown itself is cancelled: pooled sockets must not leak.
+                await self._client.aclose()
 
     async def _loop(self, until_idle: bool) -> None:
         while not self._stop.is_set():
@@ -352,6 +355,8 @@ class Engine:
         self._expect_work(item.stage)
         self.log(item.id, "error", f"{message}; the {item.stage} lane is paused until resumed")
         self._announce(item, State.QUEUED, error=message)
+        lane = self.lanes[item.stage]
+        self.bus.publish(LaneChanged(item.stage, lane.cap, True, lane.running, reason=message))
         self.wake()
 
     async def _interrupt_all(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class HaulError(Exception):
     """Base of every error haul raises on purpose."""
@@ -41,3 +43,19 @@ class RestartDownload(TransientError):
 
 class LocalWriteError(StageError):
     """Writing on this machine failed (disk full, permissions): pause rather than retry."""
+
+
+_WRITE_PROBLEMS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EFBIG: "the file is larger than this file system (or this process) may write",
+    errno.EROFS: "the folder is on a read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "the operation is not permitted",
+}
+
+
+def local_write_error(action: str, exc: OSError) -> LocalWriteError:
+    """A failed write on this machine in words: "cannot save …: the disk is full"."""
+    problem = _WRITE_PROBLEMS.get(exc.errno or 0) or exc.strerror or str(exc)
+    return LocalWriteError(f"cannot {action}: {problem}")

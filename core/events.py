@@ -55,6 +55,8 @@ class LaneChanged:
     cap: int
     paused: bool
     running: int
+    reason: str | None = None
+    """Why haul itself paused the lane (a local write error), for the person to fix."""
 
 
 @dataclass(frozen=True, slots=True)

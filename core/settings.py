@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     max_redirects: int = Field(default=10, ge=0, le=30)
     # Sizes take a unit ("100MB", "1.5GiB") or plain bytes; 0 means no limit.
     max_file_size: ByteSize = Field(default=ByteSize(0), ge=0)
+    # A transfer slower than min_speed bytes/s over min_speed_seconds is retried (0: off).
+    min_speed: ByteSize = Field(default=ByteSize(0), ge=0)
+    min_speed_seconds: float = Field(default=30.0, gt=0, le=3600)
     page_max_bytes: ByteSize = Field(default=ByteSize(2 * 1024 * 1024), ge=1024, le=1 << 30)
     cover_max_bytes: ByteSize = Field(default=ByteSize(10 * 1024 * 1024), ge=1024, le=1 << 30)
     listing_page_limit: int = Field(default=50, ge=1, le=10_000)

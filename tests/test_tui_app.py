@@ -243,3 +243,29 @@ async def until_engine(haul: Haul) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the engine did not start")
+
+
+async def test_a_lane_paused_by_a_write_error_is_announced_and_p_resumes_it(
+    make_haul: HaulFactory, server: LoopbackServer
+) -> None:
+    haul = await make_haul()
+    blocker = haul.settings.partial_dir
+    blocker.write_bytes(b"")  # a file where the partial folder should be: writes fail
+    server.add("/a.bin", blob(5000, 4))
+    item_id = (await haul.submit([server.url("/a.bin")])).added[0].id
+    app = HaulApp(haul)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: any(
+            "the download lane is paused: cannot open the partial file" in str(n.message)
+            for n in app._notifications
+        ))  # fmt: skip
+        assert (await haul.status())["lanes"]["download"]["paused"] is True
+        assert await state_of(haul, item_id) == State.QUEUED
+        blocker.unlink()
+        await pilot.press("p")
+        await until(pilot, lambda: _is_done(haul, item_id))
+        assert (await haul.status())["lanes"]["download"]["paused"] is False
+
+
+async def _is_done(haul: Haul, item_id: int) -> bool:
+    return await state_of(haul, item_id) == State.DONE

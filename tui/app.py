@@ -18,6 +18,7 @@ from core.events import (
     EventsDropped,
     ItemQueued,
     ItemStateChanged,
+    LaneChanged,
 )
 from core.lock import describe
 
@@ -135,6 +136,12 @@ class HaulApp(App[None]):
                     self._batch_progressed(event)
                 elif isinstance(event, EventsDropped):
                     self._reload = True
+                elif isinstance(event, LaneChanged) and event.reason:
+                    self._announce(
+                        f"the {event.stage} lane is paused: {event.reason}. "
+                        "Fix it, then press p to resume",
+                        "error",
+                    )
 
     def _batch_progressed(self, event: BatchProgressed) -> None:
         if event.percent >= 100 and event.batch_id not in self._finished_batches:
@@ -216,7 +223,8 @@ class HaulApp(App[None]):
 
     @work(group="steer")
     async def action_pause_all(self) -> None:
-        if (await self.haul.status())["paused"]:
+        status = await self.haul.status()
+        if status["paused"] or any(lane["paused"] for lane in status["lanes"].values()):
             await self.haul.resume()
             self.notify("resumed everything")
         else:

@@ -12,9 +12,9 @@ from typing import Any
 from core import EngineBusy, Haul, HaulError, Settings, SettingsError, Stage, State, load_settings
 from core.records import entry_record, item_record, queued_record
 from core.redact import redact_url
+from core.units import human_bytes
 
 from .cli_run import EXIT_OK, EXIT_SOME_FAILED, run_engine
-from .printer import human_bytes
 
 EXIT_USAGE, EXIT_BUSY = 2, 3
 

@@ -9,8 +9,9 @@ import time
 from typing import TextIO
 
 from core import Haul, Kind, State
-from core.events import ItemStateChanged, LineLogged
+from core.events import ItemStateChanged, LaneChanged, LineLogged
 from core.redact import redact_url
+from core.units import human_bytes
 
 STATUS_SECONDS = 2.0
 _VERBS = (
@@ -20,16 +21,6 @@ _VERBS = (
     ("import", "imported"),
 )
 _MARKS = {State.DONE: "✓", State.SKIPPED: "=", State.FAILED: "✗", State.RETRY_WAIT: "↻"}
-
-
-def human_bytes(count: float | None) -> str:
-    if count is None:
-        return "?"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(count) < 1000 or unit == "TB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1000
-    return f"{count:.1f} TB"
 
 
 class RunPrinter:
@@ -60,6 +51,11 @@ class RunPrinter:
         print(line, file=self.out, flush=True)
 
     async def _show(self, event: object) -> None:
+        if isinstance(event, LaneChanged) and event.reason:
+            self._print(
+                f"‖ the {event.stage} lane is paused: {event.reason}. Fix it, then: "
+                f"haul resume --lane {event.stage}"
+            )
         if isinstance(event, LineLogged) and event.level == "warning" and not self.quiet:
             self._print(f"  ! #{event.item_id} {event.message}")
         if not isinstance(event, ItemStateChanged) or event.state not in _MARKS:

@@ -40,6 +40,9 @@ class Fault:
     """Throttle the body to this many bytes per second."""
     ignore_range: bool = False
     """Answer 200 with the whole body even when a Range was asked."""
+    no_length: bool = False
+    """Send the body without Content-Length, ending it by closing the connection (as
+    HTTP/1.0 servers and some proxies do): only the bytes say how long it is."""
     bad_content_range: bool = False
     """Answer 206 whose Content-Range start is one byte off what was asked (the body matches
     the Content-Range sent); without a Range in the request, an unasked-for 206 from byte 1."""

@@ -233,6 +233,7 @@ class LoopbackServer:
         rate: float | None = None,
         ignore_range: bool = False,
         bad_content_range: bool = False,
+        no_length: bool = False,
     ) -> Fault:
         """Queue a Fault for the next `times` requests to `path` (None: every request).
 
@@ -252,6 +253,7 @@ class LoopbackServer:
             rate=rate,
             ignore_range=ignore_range,
             bad_content_range=bad_content_range,
+            no_length=no_length,
         )
         return self.add_fault(path, made)
 
@@ -572,6 +574,8 @@ class LoopbackServer:
             # A text body on purpose: a client must never write it into the file.
             described.append(("Content-Range", f"bytes */{total}"))
             return await self._send_text(writer, record, 416, dict(described), keep_alive, False)
+        unframed = fault is not None and fault.no_length
+        keep_alive = keep_alive and not unframed
         headers = _base_headers(keep_alive, ("Content-Type", resource.content_type), *described)
         if chosen is None:
             status, view = 200, memoryview(resource.body)
@@ -579,7 +583,8 @@ class LoopbackServer:
             status = 206
             view = memoryview(resource.body)[chosen.start : chosen.end + 1]
             headers.append(("Content-Range", f"bytes {chosen.start}-{chosen.end}/{total}"))
-        headers.append(("Content-Length", str(len(view))))
+        if not unframed:
+            headers.append(("Content-Length", str(len(view))))
         record.status = status
         writer.write(response_head(status, headers))
         if request.method == "HEAD":

@@ -12,8 +12,17 @@ from ..naming import name_from_disposition
 from ..sources import normalise_url
 from .base import Advance, Finished, Outcome, StageContext
 from .partial import PartialFile, partial_path
-from .responses import Body, StartOver, plan_body, validator_of
+from .responses import (
+    Body,
+    StartOver,
+    TooLarge,
+    plan_body,
+    refuse_stacked_encoding,
+    refuse_too_large,
+    validator_of,
+)
 from .skip import skip_to_entry
+from .speed import SpeedFloor
 from .transport import network_errors, request
 
 _MAX_START_OVERS = 2
@@ -60,6 +69,7 @@ async def download(ctx: StageContext, item: Item) -> Outcome:
                             "its final URL is already in the library",
                         )
                 plan = plan_body(response, partial.offset, total, validator)
+                refuse_stacked_encoding(response)
                 if isinstance(plan, StartOver):
                     ctx.log(item.id, "warning", f"{plan.why}; starting over from byte 0")
                     await partial.reset()
@@ -70,6 +80,7 @@ async def download(ctx: StageContext, item: Item) -> Outcome:
                     complete = True
                     return _page_instead(item, transfer.media_url)
                 if isinstance(plan, Body):
+                    refuse_too_large(plan.total, ctx.settings.max_file_size)
                     validator = validator_of(response) or validator
                     total = plan.total
                     await _stream(ctx, item, response, partial, total, validator)
@@ -79,6 +90,10 @@ async def download(ctx: StageContext, item: Item) -> Outcome:
             finally:
                 await response.aclose()
         raise TransientError("the server kept changing the file while it was downloaded")
+    except TooLarge:
+        await partial.reset()  # bytes of a file haul will not keep
+        validator, total = None, None
+        raise
     finally:
         if not complete:
             await _checkpoint(ctx, item, partial, total, validator)
@@ -112,14 +127,23 @@ async def _stream(
     total: int | None,
     validator: str | None,
 ) -> None:
-    """Write the body, fsyncing and recording a checkpoint every few seconds."""
-    interval = ctx.settings.checkpoint_seconds
+    """Write the body, fsyncing and recording a checkpoint every few seconds.
+
+    A body longer than HAUL_MAX_FILE_SIZE is cut off (a missing or lying length cannot
+    get past it), and one slower than HAUL_MIN_SPEED for a while is dropped to retry.
+    """
+    settings = ctx.settings
+    interval = settings.checkpoint_seconds
     next_checkpoint = time.monotonic() + interval
+    floor = SpeedFloor(settings.min_speed, settings.min_speed_seconds)
     ctx.progress(item.id, partial.offset, total)
     progress = f"{{}} of {total or '?'} bytes"
     with network_errors(lambda: "the transfer, after " + progress.format(partial.offset) + ","):
         async for chunk in response.aiter_raw():
             await partial.write(chunk)
+            if settings.max_file_size and partial.offset > settings.max_file_size:
+                refuse_too_large(partial.offset, settings.max_file_size, "the body sent so far")
+            floor.check(len(chunk))
             ctx.progress(item.id, partial.offset, total)
             if time.monotonic() >= next_checkpoint:
                 await _checkpoint(ctx, item, partial, total, validator)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..errors import PermanentError
 from .base import StageContext
-from .responses import raise_for_failure
+from .responses import raise_for_failure, refuse_stacked_encoding
 from .transport import network_errors, request
 
 
@@ -20,11 +20,15 @@ class Fetched:
 
 
 async def fetch_page(ctx: StageContext, url: str, limit: int | None = None) -> Fetched:
-    """GET a page with redirects checked; a body over the cap fails rather than being cut."""
+    """GET a page with redirects checked; a body over the cap fails rather than being cut.
+
+    The cap counts decoded bytes, so a small gzip body that inflates past it fails too.
+    """
     cap = ctx.settings.page_max_bytes if limit is None else limit
     response, final_url = await request(ctx, url, {})
     try:
         raise_for_failure(response)
+        refuse_stacked_encoding(response)
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise PermanentError(_too_big(cap))

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import LocalWriteError
+from ..errors import local_write_error
 
 _READ_CHUNK = 1 << 20
 _BATCH = 1 << 20
@@ -50,7 +50,7 @@ class PartialFile:
             # take a millisecond on ext4, too long for the loop that all downloads share.
             await asyncio.to_thread(self._open_at, checkpoint)
         except OSError as exc:
-            raise LocalWriteError(f"cannot open the partial file {self.path}: {exc}") from exc
+            raise local_write_error(f"open the partial file {self.path}", exc) from exc
 
     def _open_at(self, checkpoint: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +102,7 @@ class PartialFile:
         try:
             self._handle.write(data)
         except OSError as exc:
-            raise LocalWriteError(f"cannot write to {self.path}: {exc.strerror or exc}") from exc
+            raise local_write_error(f"write to {self.path}", exc) from exc
         self.digest.update(data)
 
     async def sync(self) -> int:
@@ -116,7 +116,7 @@ class PartialFile:
             self._handle.flush()
             await asyncio.to_thread(os.fsync, self._handle.fileno())
         except OSError as exc:
-            raise LocalWriteError(f"cannot save {self.path}: {exc.strerror or exc}") from exc
+            raise local_write_error(f"save {self.path}", exc) from exc
         return self.offset
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ import httpx
 
 from ..errors import PermanentError, TransientError
 from ..retry import TRANSIENT_STATUSES, describe_status, parse_retry_after
+from ..units import human_bytes
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 _UNSATISFIED_RANGE = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.IGNORECASE)
@@ -60,6 +61,33 @@ def raise_for_failure(response: httpx.Response) -> None:
         raise TransientError(f"{words} ({status} {response.reason_phrase})", retry_after)
     if status >= 300 or status == 204:
         raise PermanentError(describe_status(status, response.reason_phrase))
+
+
+def refuse_stacked_encoding(response: httpx.Response) -> None:
+    """More than one Content-Encoding is how decompression bombs hide; no real server needs it."""
+    codings = [
+        coding.strip().lower()
+        for coding in response.headers.get("content-encoding", "").split(",")
+        if coding.strip() and coding.strip().lower() != "identity"
+    ]
+    if len(codings) > 1:
+        raise PermanentError(
+            f"the server sent the body with stacked encodings ({', '.join(codings)}); "
+            "haul refuses them, as they are a common shape of decompression bombs"
+        )
+
+
+def refuse_too_large(size: int | None, limit: int, what: str = "the file") -> None:
+    """A declared (or reached) size over HAUL_MAX_FILE_SIZE fails before more is read."""
+    if limit and size is not None and size > limit:
+        raise TooLarge(
+            f"{what} is {human_bytes(size)}, over the {human_bytes(limit)} limit "
+            "(HAUL_MAX_FILE_SIZE)"
+        )
+
+
+class TooLarge(PermanentError):
+    """Over the size limit: its partial bytes are worth nothing, so they are dropped."""
 
 
 def plan_body(

@@ -18,8 +18,8 @@ from textual.widgets import DataTable, Footer, Label, RichLog, Static
 from core import Haul, HaulError, Item, Kind, State
 from core.models import Attempt
 from core.redact import redact_text, redact_url
+from core.units import human_bytes
 
-from ..printer import human_bytes
 from .confirm import ConfirmScreen
 from .library import describe_entry, listing_sources
 

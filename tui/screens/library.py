@@ -17,8 +17,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from core import Haul, HaulError
 from core.redact import redact_url
-
-from ..printer import human_bytes
+from core.units import human_bytes
 
 PREVIEW_ROWS = 10
 NO_PREVIEW = "[no preview]"
