@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -19,11 +20,27 @@ from .settings import Settings
 from .sources import check_url
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+# httpx logs every request URL at INFO and httpcore every header at DEBUG: secrets would
+# reach any log configured below WARNING, so these two stay at WARNING.
+for _name in ("httpx", "httpcore"):
+    if logging.getLogger(_name).level < logging.WARNING:
+        logging.getLogger(_name).setLevel(logging.WARNING)
 _CROSS_ORIGIN_DROPPED = ("authorization", "cookie", "proxy-authorization")
 
 
 class TargetRefused(PermanentError):
     """The resolved address of a host is one the network policy refuses."""
+
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""Host and port to the addresses it names, as text; the system's DNS unless told."""
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
@@ -33,8 +50,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     address (or changes its answer between check and connect) is still refused.
     """
 
-    def __init__(self, policy: NetworkPolicy) -> None:
+    def __init__(self, policy: NetworkPolicy, resolver: Resolver | None = None) -> None:
         self._policy = policy
+        self._resolver = resolver or system_resolver
         self._inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -66,15 +84,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         literal = parse_address(host)
         if literal is not None:
             return [literal]
-        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
-                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                answers = await self._resolver(host, port)
         except (OSError, TimeoutError) as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         seen: list[Any] = []
-        for info in infos:
-            address = parse_address(str(info[4][0]))
+        for answer in answers:
+            address = parse_address(answer)
             if address is not None and address not in seen:
                 seen.append(address)
         return seen
@@ -91,13 +108,15 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with its connection pool built on the guarded backend."""
 
-    def __init__(self, policy: NetworkPolicy, limits: httpx.Limits) -> None:
+    def __init__(
+        self, policy: NetworkPolicy, limits: httpx.Limits, resolver: Resolver | None = None
+    ) -> None:
         super().__init__(limits=limits, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(policy),
+            network_backend=GuardedBackend(policy, resolver),
         )
 
 
@@ -108,8 +127,11 @@ READ_BYTES = 256 * 1024
 httpcore._async.http11.AsyncHTTP11Connection.READ_NUM_BYTES = READ_BYTES
 
 
-def make_client(settings: Settings) -> httpx.AsyncClient:
-    """One shared client per engine: reused connections matter most for small files."""
+def make_client(settings: Settings, resolver: Resolver | None = None) -> httpx.AsyncClient:
+    """One shared client per engine: reused connections matter most for small files.
+
+    `resolver` stands in for DNS (tests show a name resolving to a refused address).
+    """
     # Few, reused connections: httpcore checks every pooled connection on each request.
     keep = min(64, max(settings.default_caps().values()) * 2)
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=keep, keepalive_expiry=30)
@@ -117,7 +139,7 @@ def make_client(settings: Settings) -> httpx.AsyncClient:
     transport: httpx.AsyncBaseTransport = (
         httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
         if policy.allow_private
-        else GuardedTransport(policy, limits)
+        else GuardedTransport(policy, limits, resolver)
     )
     timeout = httpx.Timeout(
         connect=settings.connect_timeout_seconds,

@@ -49,6 +49,14 @@ def _mask_userinfo_roughly(text: str) -> str:
     return re.sub(r"//[^/@\s]*@", f"//{MASK}@", text)
 
 
+# A header quoted in text ("Authorization: Bearer x", "cookie=a=b; c=d"): keep the name.
+_SECRET_HEADER = re.compile(
+    r"(?i)\b((?:proxy-)?authorization|(?:set-)?cookie|x-api-key)(\s*[:=]\s*)[^\r\n]+"
+)
+
+
 def redact_text(text: str) -> str:
-    """Every URL inside free text redacted (error messages quote URLs)."""
-    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+    """Every URL inside free text redacted (error messages quote URLs), and quoted
+    Authorization/Cookie header values."""
+    text = _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+    return _SECRET_HEADER.sub(lambda match: match.group(1) + match.group(2) + MASK, text)

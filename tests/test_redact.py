@@ -186,3 +186,22 @@ def test_redact_url_is_idempotent(url: str) -> None:
 def test_redact_text_never_raises_and_is_idempotent(text: str) -> None:
     once = redact_text(text)
     assert redact_text(once) == once
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        "Authorization: Bearer abc.def.ghi",
+        "authorization=Basic dXNlcjpwYXNz",
+        "Cookie: session=s3cr3t; theme=dark",
+        "set-cookie: session=s3cr3t; Path=/",
+        "Proxy-Authorization: Basic dXNlcjpwYXNz",
+    ],
+)
+def test_quoted_credential_headers_lose_their_values(quoted: str) -> None:
+    shown = redact_text(f"the server said no; we sent {quoted}")
+    name = quoted.split(":")[0].split("=")[0]
+    assert shown.startswith("the server said no; we sent " + name)
+    assert shown.endswith(MASK)
+    for secret in ("abc.def.ghi", "dXNlcjpwYXNz", "s3cr3t"):
+        assert secret not in shown
