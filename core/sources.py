@@ -180,6 +180,15 @@ def _host_verdict(host: str, policy: NetworkPolicy) -> str | None:
     return f"refused target: {reason}" if reason is not None else None
 
 
+def split_lines(text: str) -> list[str]:
+    """Pasted text into lines at newlines only (\n, \r\n, \r).
+
+    str.splitlines() also cuts at U+2028, \x1c, \x85 and the like, which can turn one
+    malformed line into a valid-looking URL and a stray tail.
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 def read_lines(lines: Iterable[str]) -> list[str]:
     """The lines worth judging: stripped, without blanks and # comments."""
     return [s for s in (line.strip() for line in lines) if s and not s.startswith("#")]

@@ -264,3 +264,23 @@ def test_demo_runs_the_catalogue_end_to_end(tmp_path: Path) -> None:
     )
     assert {e["title"] for e in library} >= {"Night Drive", "Storm Warning", "Café Mistral"}
     assert all(e["thumbnail"] for e in library)
+
+
+def test_every_whatwg_failure_through_haul_add_is_refused_without_a_crash() -> None:
+    failures = json.loads((ROOT / "tests" / "data" / "whatwg_failures.json").read_text("utf-8"))
+    lines = [
+        entry["input"].strip()
+        for entry in failures["failures"]
+        if not any(mark in entry["input"] for mark in "\r\n")
+    ]
+    lines = [line for line in lines if line and not line.startswith("#")]
+    assert len(lines) > 200
+
+    result = run_haul("add", "--json", "-", stdin="\n".join(lines) + "\n")
+
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    assert report["added"] == [] and report["duplicates"] == []
+    assert len(report["refused"]) == len(lines)
+    assert all(refusal["reason"] for refusal in report["refused"])

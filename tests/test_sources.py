@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from core.errors import InvalidSource
 from core.guard import NetworkPolicy
 from core.models import Kind
-from core.sources import MAX_URL_LENGTH, check_url, judge, normalise_url, read_lines
+from core.sources import MAX_URL_LENGTH, check_url, judge, normalise_url, read_lines, split_lines
 
 DATA = Path(__file__).parent / "data"
 DEFAULT = NetworkPolicy()
@@ -478,3 +478,8 @@ def test_the_fast_path_judges_exactly_like_the_general_one(
         except InvalidSource as exc:
             outcomes.append(f"refused: {exc}")
     assert outcomes[0] == outcomes[1]
+
+
+def test_pasted_text_splits_at_newlines_only() -> None:
+    text = "http://127.0.0.1/x\u2028y\r\nhttp://127.0.0.1/\x1cz\rlast"
+    assert split_lines(text) == ["http://127.0.0.1/x\u2028y", "http://127.0.0.1/\x1cz", "last"]

@@ -12,6 +12,7 @@ from typing import Any
 from core import EngineBusy, Haul, HaulError, Settings, SettingsError, Stage, State, load_settings
 from core.records import entry_record, item_record, queued_record
 from core.redact import redact_url
+from core.sources import split_lines
 from core.units import human_bytes
 
 from .cli_run import EXIT_OK, EXIT_SOME_FAILED, run_engine
@@ -36,7 +37,7 @@ def _emit_json(data: Any) -> None:
 async def cmd_add(haul: Haul, args: argparse.Namespace) -> int:
     lines: list[str] = []
     for value in args.sources:
-        lines.extend(sys.stdin.read().splitlines() if value == "-" else [value])
+        lines.extend(split_lines(sys.stdin.read()) if value == "-" else [value])
     if not lines and not args.listing:
         raise HaulError("nothing to add: give URLs, or - to read them from standard input")
     if (args.items or args.next) and not args.listing:

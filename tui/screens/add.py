@@ -15,6 +15,7 @@ from textual.widgets import Input, Label, Select, Static, TextArea
 
 from core import Haul, Preview
 from core.redact import redact_url
+from core.sources import split_lines
 
 PREVIEW_DELAY = 0.3
 SHOWN_REFUSALS = 200
@@ -95,12 +96,12 @@ class AddScreen(ModalScreen[AddRequest | None]):
     async def _refresh_preview(self) -> None:
         """Debounced: a paste of thousands of lines is judged once, after it lands."""
         await asyncio.sleep(PREVIEW_DELAY)
-        lines = self.query_one("#add-lines", TextArea).text.splitlines()
+        lines = split_lines(self.query_one("#add-lines", TextArea).text)
         preview = await self.haul.preview(lines)
         self.query_one("#add-preview", Static).update(preview_text(preview))
 
     def _request(self) -> AddRequest:
-        lines = self.query_one("#add-lines", TextArea).text.splitlines()
+        lines = split_lines(self.query_one("#add-lines", TextArea).text)
         listing = self.query_one("#add-kind", Select).value == "listing"
         items = self.query_one("#add-items", Input).value.strip() or None
         following = self.query_one("#add-next", Input).value.strip() or None
