@@ -53,12 +53,24 @@ def _mark_listings(judged: Judgement, listed: set[str], details: str, book: Reci
     if not listed and not book.recipes:
         return
     for index, source in enumerate(judged.sources):
+        if source.kind == Kind.LOCAL:
+            continue  # a file on this machine is imported, never scraped
         if source.given.strip() in listed:
             judged.sources[index] = replace(source, kind=Kind.LISTING, details=details)
             continue
         recipe = book.match(source.key) if book.recipes else None
         if recipe is not None and recipe.listing is not None:
             judged.sources[index] = replace(source, kind=Kind.LISTING)
+
+
+def _prune_folders(folder: Path, library: Path) -> None:
+    """Remove the layout folders a deletion left empty, up to (not including) the library."""
+    while folder != library and library in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty, or already gone: either way, stop here
+            return
+        folder = folder.parent
 
 
 class Haul:
@@ -138,7 +150,10 @@ class Haul:
         """
         with collector_paused():
             judged = judge(
-                [*lines, *listings], self.settings.network_policy, self.settings.batch_limit
+                [*lines, *listings],
+                self.settings.network_policy,
+                self.settings.batch_limit,
+                self.settings.local_rules,
             )
             _mark_listings(
                 judged,
@@ -161,7 +176,12 @@ class Haul:
 
     async def preview(self, lines: Iterable[str]) -> Preview:
         """Sort lines into new, already queued and refused (each with its reason)."""
-        judged = judge(lines, self.settings.network_policy, self.settings.batch_limit)
+        judged = judge(
+            lines,
+            self.settings.network_policy,
+            self.settings.batch_limit,
+            self.settings.local_rules,
+        )
         known = await self.store.known_keys([source.key for source in judged.sources])
         fresh = [source for source in judged.sources if source.key not in known]
         already = [
@@ -183,6 +203,7 @@ class Haul:
         path, thumbnail = removed
         if not keep_file:
             Path(path).unlink(missing_ok=True)
+            _prune_folders(Path(path).parent, self.settings.library_dir)
         if thumbnail:
             Path(thumbnail).unlink(missing_ok=True)
 

@@ -73,6 +73,15 @@ def safe_name(candidate: str | None, content_type: str | None = None) -> str:
     return _sanitize(name) or FALLBACK_NAME
 
 
+def safe_folder(text: str) -> str:
+    """One folder name: like safe_name, but with no extension to keep or guess."""
+    clipped = text.replace("\\", "/").replace("/", "_").encode()[:MAX_NAME_BYTES]
+    name = _sanitize(clipped.decode(errors="ignore"))
+    if _RESERVED.match(name):
+        name = "_" + name
+    return name or "_"
+
+
 def versioned(name: str, number: int) -> str:
     """`name (n).ext`, for when `name.ext` is taken."""
     if number <= 1:

@@ -31,7 +31,12 @@ def _redact_query(query: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL with userinfo and sensitive query values masked; other text kept as is."""
+    """The URL with userinfo and sensitive query values masked; other text kept as is.
+
+    Local paths and file:/// URLs come back whole: a `?` in a file name is no query.
+    """
+    if url.startswith(("/", "~")) or url[:8].lower() == "file:///":
+        return url
     try:
         parts = urlsplit(url)
     except ValueError:

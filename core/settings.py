@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import AliasChoices, ByteSize, Field, ValidationError, field_validator
@@ -18,7 +19,11 @@ from pydantic_settings import (
 
 from .errors import SettingsError
 from .guard import NetworkPolicy
+from .layout import DEFAULT_LAYOUT, check_layout
+from .local import LocalRules
 from .models import Stage
+
+_MIME_PATTERN = re.compile(r"^(?:\*|[a-z0-9][a-z0-9!#$&^_.+-]*)/(?:\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$")
 
 
 def config_file() -> Path:
@@ -76,6 +81,11 @@ class Settings(BaseSettings):
     bell: bool = False  # the TUI rings the terminal bell when a batch ends or an item fails
     checkpoint_seconds: float = Field(default=1.0, gt=0, le=60)
     poll_seconds: float = Field(default=0.25, gt=0, le=5)
+    # Acquisition (issue 5): local files, where the library files things, thumbnails.
+    local_mode: Literal["copy", "move", "link"] = "copy"  # link: a hard link, else a copy
+    local_allowed_types: Annotated[tuple[str, ...], NoDecode] = ()  # "audio/*,image/png"
+    library_layout: str = DEFAULT_LAYOUT  # folders under library/: {host}/{type}/{name}…
+    thumbnail_max_bytes: ByteSize = Field(default=ByteSize(64 * 1024 * 1024), ge=1024)
 
     @field_validator("allow_hosts", mode="before")
     @classmethod
@@ -83,6 +93,26 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("local_allowed_types", mode="before")
+    @classmethod
+    def _split_types(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            types = tuple(str(part).strip().lower() for part in value)
+            for pattern in types:
+                if not _MIME_PATTERN.match(pattern):
+                    raise ValueError(
+                        f"{pattern!r} is not a MIME type or pattern such as audio/* or image/png"
+                    )
+            return types
+        return value
+
+    @field_validator("library_layout")
+    @classmethod
+    def _check_layout(cls, value: str) -> str:
+        return check_layout(value)
 
     @classmethod
     def settings_customise_sources(
@@ -123,6 +153,10 @@ class Settings(BaseSettings):
     @property
     def network_policy(self) -> NetworkPolicy:
         return NetworkPolicy.from_settings(self.allow_private_networks, self.allow_hosts)
+
+    @property
+    def local_rules(self) -> LocalRules:
+        return LocalRules(int(self.max_file_size), self.local_allowed_types)
 
     def default_caps(self) -> dict[Stage, int]:
         return {

@@ -10,6 +10,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from .errors import InvalidSource
 from .guard import NetworkPolicy
+from .local import LocalRules, check_local, is_local
 from .models import Kind
 from .redact import redact_url
 
@@ -30,6 +31,12 @@ class Source:
     key: str
     kind: Kind
     details: str | None = None
+    path: str | None = None  # a local file's absolute path: what the item stores and reads
+
+    @property
+    def stored(self) -> str:
+        """The item's source: the URL as given, or a local file's absolute path."""
+        return self.path or self.given
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +144,17 @@ def check_url(
         return _simple_source(line, policy, hosts)
     scheme_match = _SCHEME.match(line)
     if scheme_match is None or not line[scheme_match.end() :].startswith("//"):
+        if line.startswith("//"):
+            raise InvalidSource(
+                "a URL without its scheme: write http:// or https:// in front "
+                "(a local path starts with a single /)"
+            )
         if line.startswith(("/", "~", ".")):
-            raise InvalidSource("local files are not supported yet; give an http(s) URL")
-        raise InvalidSource("not a URL: it should start with http:// or https://")
+            raise InvalidSource("a local path is not a URL: give an http(s) URL")
+        raise InvalidSource(
+            "not a URL: it should start with http:// or https:// "
+            "(a local file: its absolute path, ~/… or file:///…)"
+        )
     scheme = scheme_match.group(1).lower()
     if scheme not in _DEFAULT_PORTS:
         raise InvalidSource(f"unsupported scheme {scheme!r}: only http and https URLs are taken")
@@ -203,8 +218,21 @@ class Judgement:
     repeats: list[Source]
 
 
-def judge(lines: Iterable[str], policy: NetworkPolicy, limit: int) -> Judgement:
+def check_line(
+    line: str, policy: NetworkPolicy, rules: LocalRules, hosts: dict[str, str | None]
+) -> Source:
+    """A URL, or a local file (kept as its absolute path, keyed by the real file)."""
+    if not is_local(line) or line.startswith("//"):
+        return check_url(line, policy, hosts)
+    local = check_local(line, rules)
+    return Source(given=line, key=local.key, kind=Kind.LOCAL, path=local.path)
+
+
+def judge(
+    lines: Iterable[str], policy: NetworkPolicy, limit: int, rules: LocalRules | None = None
+) -> Judgement:
     """Sort lines into sources, refusals, and repeats within this same submission."""
+    rules = rules or LocalRules()
     result = Judgement([], [], [])
     seen: set[str] = set()
     hosts: dict[str, str | None] = {}
@@ -215,7 +243,7 @@ def judge(lines: Iterable[str], policy: NetworkPolicy, limit: int) -> Judgement:
             )
             continue
         try:
-            source = check_url(line, policy, hosts)
+            source = check_line(line, policy, rules, hosts)
         except InvalidSource as exc:
             result.refused.append(Refusal(redact_url(line), str(exc)))
             continue

@@ -6,11 +6,10 @@ import hashlib
 from dataclasses import dataclass
 
 from core.demo import LoopbackServer
+from core.demo.media import cover
 
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360f8cf00000301010018dd8db40000000049454e44ae426082"
-)
+# A real 400×400 cover, larger than a thumbnail, so filing it must shrink it.
+PNG = cover("haul tests", 400)
 
 
 @dataclass(frozen=True)

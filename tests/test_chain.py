@@ -9,7 +9,8 @@ from core import Haul, State
 from core.demo import LoopbackServer
 
 from .conftest import HaulFactory, haul_json, run_haul
-from .sites import PNG, build_catalogue, item_page
+from .samples import assert_thumbnail
+from .sites import build_catalogue, item_page
 from .test_downloads import run_idle
 
 
@@ -38,7 +39,7 @@ def test_a_paginated_listing_becomes_twelve_entries_with_titles_and_covers(
         entry = by_title[expected.title]
         assert entry["sha256"] == expected.sha256
         assert Path(entry["path"]).read_bytes() == expected.media
-        assert Path(entry["thumbnail"]).read_bytes() == PNG
+        assert_thumbnail(entry["thumbnail"], expected_size=(320, 320))
         assert entry["page_url"] == server.url(f"/i/{expected.slug}")
         assert entry["description"] == f"About {expected.title}"
         assert entry["sources"][0]["parent_id"] == listing_item["id"]

@@ -77,5 +77,5 @@ def test_kill_9_mid_chain_then_restart_completes_with_nothing_twice(
     library = haul_json("library")
     assert sorted(e["sha256"] for e in library) == sorted(e.sha256 for e in entries)
     home = Path(cli_env()["HAUL_HOME"])
-    assert len(list((home / "library").iterdir())) == 12
+    assert len([p for p in (home / "library").rglob("*") if p.is_file()]) == 12
     assert not list((home / "partial").iterdir())

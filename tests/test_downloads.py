@@ -40,6 +40,16 @@ async def plant_partial(haul: Haul, url: str, on_disk: bytes, checkpoint: int | 
     return item_id
 
 
+def filed(haul: Haul) -> list[Path]:
+    """Every file in the library, whatever folders the layout made."""
+    return sorted(p for p in haul.settings.library_dir.rglob("*") if p.is_file())
+
+
+def host_folder(haul: Haul) -> Path:
+    """Where the default layout ({host}/{name}) files what the loopback server sends."""
+    return haul.settings.library_dir / "127.0.0.1"
+
+
 async def add(haul: Haul, *urls: str) -> list[int]:
     submission = await haul.submit(urls)
     assert not submission.refused, submission.refused
@@ -61,7 +71,7 @@ async def test_files_arrive_whole_with_provenance(haul: Haul, server: LoopbackSe
         entry = by_source[server.url(path)]
         assert Path(entry["path"]).read_bytes() == body
         assert entry["sha256"] == sha(body) and entry["size"] == len(body)
-        assert Path(entry["path"]).parent == haul.settings.library_dir
+        assert Path(entry["path"]).parent == host_folder(haul)
     for item_id in ids:
         item = await haul.item(item_id)
         assert item is not None and item.state == State.DONE and item.entry_id is not None
@@ -247,7 +257,7 @@ async def test_same_bytes_from_two_sources_are_one_entry(
     assert {s["item_id"] for s in entry["sources"]} == {first, second}
     states = {(await haul.item(i)).state for i in (first, second)}  # type: ignore[union-attr]
     assert states == {State.DONE, State.SKIPPED}
-    assert len(list(haul.settings.library_dir.iterdir())) == 1
+    assert len(filed(haul)) == 1
 
 
 async def test_a_redirect_to_a_url_in_the_library_is_skipped(
@@ -268,7 +278,7 @@ async def test_a_redirect_to_a_url_in_the_library_is_skipped(
     [entry] = await haul.library()
     assert item.entry_id == entry["id"]
     assert [s["final_url"] for s in entry["sources"]] == [server.url("/real.bin")] * 2
-    assert len(list(haul.settings.library_dir.iterdir())) == 1
+    assert len(filed(haul)) == 1
     assert not any(haul.settings.partial_dir.iterdir())
     assert first != second
 
@@ -283,10 +293,10 @@ async def test_taken_names_get_a_version_instead_of_overwriting(
     assert await run_idle(haul) == 0
     await add(haul, server.url("/y/track.mp3"))
     assert await run_idle(haul) == 0
-    names = sorted(p.name for p in haul.settings.library_dir.iterdir())
+    names = sorted(p.name for p in filed(haul))
     assert names == ["track (2).mp3", "track.mp3"]
-    assert (haul.settings.library_dir / "track.mp3").read_bytes() == one
-    assert (haul.settings.library_dir / "track (2).mp3").read_bytes() == two
+    assert (host_folder(haul) / "track.mp3").read_bytes() == one
+    assert (host_folder(haul) / "track (2).mp3").read_bytes() == two
 
 
 async def test_a_redirect_to_a_refused_address_fails_clearly(
@@ -309,7 +319,7 @@ async def test_content_disposition_names_are_sanitised(
     assert await run_idle(haul) == 0
     [entry] = await haul.library()
     assert Path(entry["path"]).name == "evil.sh"
-    assert Path(entry["path"]).parent == haul.settings.library_dir
+    assert Path(entry["path"]).parent == host_folder(haul)
     assert not (haul.settings.home.parent / "evil.sh").exists()
     assert os.path.commonpath([entry["path"], haul.settings.library_dir]) == str(
         haul.settings.library_dir

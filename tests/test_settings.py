@@ -164,3 +164,48 @@ def test_a_file_that_is_not_utf8_names_the_file(config: Path) -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert str(config) in str(caught.value)
+
+
+def test_acquisition_settings_default_and_parse(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings()
+    assert settings.local_mode == "copy"
+    assert settings.local_allowed_types == ()
+    assert settings.library_layout == "{host}/{name}"
+    assert settings.thumbnail_max_bytes == 64 * 1024 * 1024
+    monkeypatch.setenv("HAUL_LOCAL_ALLOWED_TYPES", " audio/*, Image/PNG ,, ")
+    monkeypatch.setenv("HAUL_LOCAL_MODE", "link")
+    monkeypatch.setenv("HAUL_LIBRARY_LAYOUT", "{type}/{year}/{name}")
+    settings = load_settings()
+    assert settings.local_allowed_types == ("audio/*", "image/png")
+    assert settings.local_rules.allowed_types == ("audio/*", "image/png")
+    assert settings.local_mode == "link" and settings.library_layout == "{type}/{year}/{name}"
+
+
+def test_layout_and_types_from_the_file(config: Path) -> None:
+    config.write_text(
+        'library_layout = "{host}/{date}/{name}"\nlocal_allowed_types = ["video/*"]\n'
+    )
+    settings = load_settings()
+    assert settings.library_layout == "{host}/{date}/{name}"
+    assert settings.local_allowed_types == ("video/*",)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("HAUL_LIBRARY_LAYOUT", "/srv/{name}", "relative to the library"),
+        ("HAUL_LIBRARY_LAYOUT", "{host}/../{name}", "may not use . or .."),
+        ("HAUL_LIBRARY_LAYOUT", "", "empty"),
+        ("HAUL_LOCAL_ALLOWED_TYPES", "audio", "not a MIME type"),
+        ("HAUL_LOCAL_MODE", "symlink", "copy"),
+    ],
+)
+def test_bad_acquisition_settings_are_named(
+    config: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, words: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert variable in str(caught.value) and words in str(caught.value)

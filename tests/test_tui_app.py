@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from textual import events
@@ -267,5 +268,33 @@ async def test_a_lane_paused_by_a_write_error_is_announced_and_p_resumes_it(
         assert (await haul.status())["lanes"]["download"]["paused"] is False
 
 
+async def test_local_files_in_the_add_dialog_and_the_queue(
+    make_haul: HaulFactory, tmp_path: Path
+) -> None:
+    haul = await make_haul()
+    song = tmp_path / "Morning Song.mp3"
+    song.write_bytes(blob(3000, 4))
+    app = HaulApp(haul, engine=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AddScreen))
+        app.post_message(events.Paste(f"{song}\nfile://{song}\n{tmp_path / 'gone.mp3'}"))
+        preview = app.screen.query_one("#add-preview")
+        await until(pilot, lambda: "1 new" in str(preview.render()))
+        shown = str(preview.render())
+        assert "1 refused" in shown and f"{tmp_path / 'gone.mp3'} does not exist" in shown
+        assert f"file://{song} — repeated in this paste" in shown
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, AddScreen))
+        [item] = await haul.items()
+        assert item.source == str(song)
+        await until(pilot, lambda: _is_done(haul, item.id))
+        await until(pilot, lambda: "Morning Song" in _screen_text(app.queue_view))
+
+
 async def _is_done(haul: Haul, item_id: int) -> bool:
     return await state_of(haul, item_id) == State.DONE
+
+
+def _screen_text(view: QueueView) -> str:
+    return "\n".join(view.render_line(y).text for y in range(view.size.height))

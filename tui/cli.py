@@ -22,11 +22,11 @@ EXIT_USAGE, EXIT_BUSY = 2, 3
 Command = Callable[[Haul, argparse.Namespace], Awaitable[int]]
 
 
-def _ids(values: list[str]) -> list[int]:
+def _ids(values: list[str], what: str = "item") -> list[int]:
     try:
         return [int(value) for value in values]
     except ValueError as exc:
-        raise HaulError(f"item ids are numbers: {exc}") from None
+        raise HaulError(f"{what} ids are numbers: {exc}") from None
 
 
 def _emit_json(data: Any) -> None:
@@ -106,6 +106,26 @@ async def cmd_library(haul: Haul, args: argparse.Namespace) -> int:
             f"{entry['path']}  ({len(entry['sources'])} source(s))"
         )
     return EXIT_OK
+
+
+async def cmd_library_delete(haul: Haul, args: argparse.Namespace) -> int:
+    """Unknown ids stop everything before anything goes; a busy entry is kept, the rest go."""
+    ids = _ids(args.ids, "entry")
+    known = {entry["id"] for entry in await haul.library()}
+    missing = [str(entry_id) for entry_id in ids if entry_id not in known]
+    if missing:
+        raise HaulError(f"no such library entry: {', '.join(missing)}; nothing was deleted")
+    refused = 0
+    for entry_id in dict.fromkeys(ids):
+        try:
+            await haul.delete_entry(entry_id, keep_file=args.keep_file)
+        except HaulError as exc:
+            refused += 1
+            print(f"  ✗ {exc}", file=sys.stderr)
+            continue
+        kept = " (its file is kept)" if args.keep_file else " and its file"
+        print(f"deleted entry {entry_id}{kept}")
+    return EXIT_SOME_FAILED if refused else EXIT_OK
 
 
 async def cmd_status(haul: Haul, args: argparse.Namespace) -> int:
@@ -257,8 +277,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--show-secrets", action="store_true", help="do not redact URLs")
         return p
 
-    add = reader("add", cmd_add, "queue URLs (one batch); - reads them from standard input")
-    add.add_argument("sources", nargs="*", metavar="URL")
+    add = reader(
+        "add",
+        cmd_add,
+        "queue URLs and local files (one batch); - reads them from standard input",
+    )
+    add.add_argument("sources", nargs="*", metavar="URL|PATH")
     add.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
     add.add_argument(
         "--listing",
@@ -279,7 +303,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print failures only")
     lst = reader("list", cmd_list, "every item and its state")
     lst.add_argument("--state", action="append", choices=[s.value for s in State])
-    reader("library", cmd_library, "every library entry with its provenance")
+    library = reader("library", cmd_library, "every library entry with its provenance")
+    library_actions = library.add_subparsers(dest="library_action", metavar="ACTION")
+    delete = library_actions.add_parser(
+        "delete",
+        help="delete library entries and their files",
+        description="Delete library entries with their files and thumbnails; an entry whose "
+        "bytes an unfinished item is still bringing in is kept.",
+    )
+    delete.add_argument("ids", nargs="+", metavar="ID")
+    delete.add_argument("--keep-file", action="store_true", help="keep the files on disk")
+    delete.set_defaults(func=cmd_library_delete)
     status = command("status", cmd_status, "progress per batch and per lane")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     for name, func, text in (

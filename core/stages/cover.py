@@ -1,25 +1,50 @@
-"""An item's cover becomes its entry's thumbnail; a cover that fails never fails the item."""
+"""An entry's thumbnail: the image file itself, else the page's cover; never fails an item."""
 
 from __future__ import annotations
 
 import asyncio
-import mimetypes
 from pathlib import Path
 
 from ..errors import HaulError, InvalidSource
 from ..models import Item
+from ..sniff import base_type, sniff
 from ..sources import check_url
+from ..thumbs import ThumbnailError, make_thumbnail, thumbnail_path
 from .base import StageContext
 from .pages import fetch_page
 
-_IMAGE_TYPES = ("image/",)
 
-
-async def fetch_cover(
-    ctx: StageContext, item: Item, cover_url: str | None, sha256: str
+async def thumbnail_for(
+    ctx: StageContext,
+    item: Item,
+    filed: Path,
+    content_type: str | None,
+    cover_url: str | None,
+    sha256: str,
 ) -> str | None:
-    """Fetch the cover (same guard, own size cap) into thumbnails/; its path, or None."""
-    if not cover_url or not sha256:
+    """Make the entry's thumbnail in a worker thread; its path, or None with a warning logged."""
+    if not sha256:
+        return None
+    picture: Path | bytes | None
+    if (base_type(content_type) or "").startswith("image/"):
+        picture = filed
+    else:
+        picture = await fetch_cover(ctx, item, cover_url)
+    if picture is None:
+        return None
+    target = thumbnail_path(ctx.settings.thumbnail_dir, sha256)
+    limit = int(ctx.settings.thumbnail_max_bytes)
+    try:
+        await asyncio.to_thread(make_thumbnail, picture, target, limit)
+    except ThumbnailError as exc:
+        ctx.log(item.id, "warning", f"no thumbnail: {exc}")
+        return None
+    return str(target)
+
+
+async def fetch_cover(ctx: StageContext, item: Item, cover_url: str | None) -> bytes | None:
+    """The cover's bytes (same guard as any URL, its own size cap), or None."""
+    if not cover_url:
         return None
     try:
         check_url(cover_url, ctx.settings.network_policy)
@@ -27,22 +52,9 @@ async def fetch_cover(
     except (HaulError, InvalidSource) as exc:
         ctx.log(item.id, "warning", f"no thumbnail: the cover could not be fetched: {exc}")
         return None
-    content_type = (fetched.content_type or "").split(";")[0].strip().lower()
-    if not content_type.startswith(_IMAGE_TYPES):
-        ctx.log(item.id, "warning", f"no thumbnail: the cover is not an image ({content_type})")
+    said = base_type(fetched.content_type) or "no type"
+    sniffed = (await asyncio.to_thread(sniff, fetched.body[:8192])).mime or ""
+    if not said.startswith("image/") and not sniffed.startswith("image/"):
+        ctx.log(item.id, "warning", f"no thumbnail: the cover is not an image ({said})")
         return None
-    extension = mimetypes.guess_extension(content_type) or ".img"
-    path = ctx.settings.thumbnail_dir / f"{sha256[:32]}{extension}"
-    try:
-        await asyncio.to_thread(_write, path, fetched.body)
-    except OSError as exc:
-        ctx.log(item.id, "warning", f"no thumbnail: cannot write {path}: {exc}")
-        return None
-    return str(path)
-
-
-def _write(target: Path, body: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(target.suffix + ".tmp")
-    temporary.write_bytes(body)
-    temporary.replace(target)
+    return fetched.body

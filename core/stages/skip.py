@@ -8,9 +8,14 @@ from .base import Finished, StageContext
 
 
 async def skip_to_entry(
-    ctx: StageContext, item: Item, entry_id: int, final_url: str | None, why: str
+    ctx: StageContext,
+    item: Item,
+    entry_id: int,
+    final_url: str | None,
+    why: str,
+    final_key: str | None = None,
 ) -> Finished:
-    """One entry, one more provenance row, no second file."""
+    """One entry, one more provenance row, no second file (final_key: a URL's unless given)."""
     await ctx.store.record_entry(
         item,
         path=None,
@@ -19,7 +24,7 @@ async def skip_to_entry(
         content_type=None,
         title=None,
         final_url=final_url,
-        final_key=normalise_url(final_url) if final_url else item.key,
+        final_key=final_key or (normalise_url(final_url) if final_url else item.key),
         existing_entry=entry_id,
     )
     return Finished(done=False, entry_id=entry_id, message=f"skipped: {why} (entry {entry_id})")

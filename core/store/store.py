@@ -114,14 +114,15 @@ class Store:
                 )
             tx.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS incoming "
-                "(n INTEGER PRIMARY KEY, key TEXT, given TEXT, kind TEXT, stage TEXT, details TEXT)"
+                "(n INTEGER PRIMARY KEY, key TEXT, given TEXT, line TEXT, kind TEXT, stage TEXT, "
+                "details TEXT)"
             )
             tx.execute("DELETE FROM temp.incoming")
             tx.executemany(
-                "INSERT INTO temp.incoming (key, given, kind, stage, details) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO temp.incoming (key, given, line, kind, stage, details) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (s.key, s.given, s.kind.value, FIRST_STAGE[s.kind].value, s.details)
+                    (s.key, s.stored, s.given, s.kind.value, FIRST_STAGE[s.kind].value, s.details)
                     for s in sources
                 ],
             )
@@ -138,7 +139,7 @@ class Store:
                 )
             )
             dup_rows = tx.all(
-                "SELECT inc.given, i.id, i.state, inc.key FROM temp.incoming inc JOIN items i "
+                "SELECT inc.line, i.id, i.state, inc.key FROM temp.incoming inc JOIN items i "
                 "ON i.key = inc.key WHERE i.id <= ? ORDER BY inc.n",
                 (before,),
             )
@@ -148,7 +149,7 @@ class Store:
             tx.execute("DELETE FROM temp.incoming")
             added = (
                 [
-                    Queued(new_ids[s.key], s.given, s.key, s.kind, FIRST_STAGE[s.kind], batch)
+                    Queued(new_ids[s.key], s.stored, s.key, s.kind, FIRST_STAGE[s.kind], batch)
                     for s in sources
                     if s.key in new_ids
                 ]
@@ -690,23 +691,29 @@ class Store:
         return await self._read(work)
 
     async def delete_entry(self, entry_id: int) -> tuple[str, str | None] | None:
-        """Remove an entry and its provenance unless an item of it is still running.
+        """Remove an entry and its provenance unless an item of it (or of its bytes) is busy.
+
+        An item that downloaded the same bytes and waits to be imported would otherwise
+        be filed against an entry that no longer exists.
 
         Returns (path, thumbnail) of the removed entry, None when there was no such entry;
         raises ValueError naming the running item.
         """
 
         def work(tx: Tx) -> tuple[str, str | None] | None:
-            row = tx.one("SELECT path, thumbnail FROM entries WHERE id = ?", (entry_id,))
+            row = tx.one("SELECT path, thumbnail, sha256 FROM entries WHERE id = ?", (entry_id,))
             if row is None:
                 return None
             busy = tx.one(
-                "SELECT id FROM items WHERE entry_id = ? AND state IN ('running', 'queued', "
-                "'retry_wait') LIMIT 1",
-                (entry_id,),
+                "SELECT id, state, stage FROM items WHERE (entry_id = ? OR sha256 = ?) "
+                "AND state IN ('running', 'queued', 'retry_wait') ORDER BY id LIMIT 1",
+                (entry_id, row[2]),
             )
             if busy is not None:
-                raise ValueError(f"item #{busy[0]} of this entry is still in progress")
+                raise ValueError(
+                    f"item #{busy[0]} with the same bytes is still in progress "
+                    f"({busy[1]} at {busy[2]}); let it finish or cancel it first"
+                )
             tx.execute("UPDATE items SET entry_id = NULL WHERE entry_id = ?", (entry_id,))
             tx.execute("DELETE FROM provenance WHERE entry_id = ?", (entry_id,))
             tx.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
