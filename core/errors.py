@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 
 class HaulError(Exception):
     """Base of every error haul raises on purpose."""
@@ -41,3 +43,17 @@ class RestartDownload(TransientError):
 
 class LocalWriteError(StageError):
     """Writing on this machine failed (disk full, permissions): pause rather than retry."""
+
+
+class HostCoolingDown(TransientError):
+    """The host asked haul to slow down (429/503): no request to it before `until`.
+
+    The engine puts the item back to wait without counting an attempt; it did nothing wrong.
+    """
+
+    def __init__(self, host: str, until: float, why: str) -> None:
+        wait = max(0.0, until - time.time())
+        super().__init__(f"{host} is cooling down for {wait:.1f} s more ({why})", wait)
+        self.host = host
+        self.until = until
+        self.why = why

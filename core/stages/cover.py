@@ -1,4 +1,8 @@
-"""An item's cover becomes its entry's thumbnail; a cover that fails never fails the item."""
+"""An item's cover becomes its entry's thumbnail; a cover that fails never fails the item.
+
+Only a host cool-down passes through: the item then waits for the host, like any other
+request to it, instead of being filed without its thumbnail.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import asyncio
 import mimetypes
 from pathlib import Path
 
-from ..errors import HaulError, InvalidSource
+from ..errors import HaulError, HostCoolingDown, InvalidSource
 from ..models import Item
 from ..sources import check_url
 from .base import StageContext
@@ -24,6 +28,8 @@ async def fetch_cover(
     try:
         check_url(cover_url, ctx.settings.network_policy)
         fetched = await fetch_page(ctx, cover_url, limit=ctx.settings.cover_max_bytes)
+    except HostCoolingDown:
+        raise
     except (HaulError, InvalidSource) as exc:
         ctx.log(item.id, "warning", f"no thumbnail: the cover could not be fetched: {exc}")
         return None

@@ -121,6 +121,7 @@ async def _stream(
         async for chunk in response.aiter_raw():
             await partial.write(chunk)
             ctx.progress(item.id, partial.offset, total)
+            await ctx.throttle(len(chunk))
             if time.monotonic() >= next_checkpoint:
                 await _checkpoint(ctx, item, partial, total, validator)
                 next_checkpoint = time.monotonic() + interval
