@@ -517,7 +517,11 @@ def haul_library(ctx: Context, env: dict[str, str]) -> Any:
 
 
 def run_haul(ctx: Context, wl: Workload, home: Path) -> dict[str, float]:
-    env = haul_env(home, {"HAUL_MAX_CONCURRENT_DOWNLOADS": str(PARALLEL)})
+    # Like the other tools, PARALLEL transfers to the one benchmark host (the per-host cap
+    # would otherwise hold haul below them).
+    env = haul_env(
+        home, {"HAUL_MAX_CONCURRENT_DOWNLOADS": str(PARALLEL), "HAUL_PER_HOST_CAP": str(PARALLEL)}
+    )
     haul = ctx.binaries["haul"]
     os.sync()
     add = run_timed([haul, "add", "-"], timeout=ctx.timeout, env=env, stdin_path=ctx.url_list(wl))

@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from .errors import HaulError, LocalWriteError, PermanentError, TransientError
+from .errors import HaulError, HostCoolingDown, LocalWriteError, PermanentError, TransientError
 from .events import (
     BatchProgressed,
     EventBus,
@@ -21,6 +21,7 @@ from .events import (
 from .http import make_client
 from .lanes import Lane
 from .models import STAGE_ORDER, TERMINAL_STATES, Item, Stage, State
+from .politeness import Politeness
 from .progress import ProgressBoard
 from .recipes import RecipeBook, load_recipes
 from .redact import redact_text, redact_url
@@ -71,6 +72,7 @@ class Engine:
         self._client: httpx.AsyncClient | None = None
         self.recipes = RecipeBook([], [])
         self.globally_paused = False
+        self.polite = Politeness(settings)
 
     # -- pokes from the facade (same process) ---------------------------------------------
 
@@ -97,7 +99,8 @@ class Engine:
             self.log(item_id, "info", "interrupted by a stop; back in the queue")
         self._last_item_id = await self.store.max_item_id()
         self._last_sync = time.time()
-        self._client = make_client(self.settings)
+        await self.polite.start(self.store)
+        self._client = make_client(self.settings, self.polite.gate)
         self.recipes = load_recipes(self.settings.recipes_folder)
         for problem in self.recipes.problems:
             logger.warning("recipe not loaded: %s", problem.message)
@@ -121,6 +124,8 @@ class Engine:
             if time.monotonic() >= self._next_follow:
                 await self._follow_store()
             now = time.time()
+            if self.polite.gate.expire(now):
+                self._expect_work()  # a host's cool-down is over: its items may start
             if self._next_due is not None and self._next_due <= now:
                 await self.store.promote_due(now)
                 self._expect_work()
@@ -133,8 +138,9 @@ class Engine:
 
     async def _sleep(self) -> None:
         timeout = self.settings.poll_seconds
-        if self._next_due is not None:
-            timeout = max(0.0, min(timeout, self._next_due - time.time()))
+        for due in (self._next_due, self.polite.gate.next_expiry()):
+            if due is not None:
+                timeout = max(0.0, min(timeout, due - time.time()))
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._wake.wait()
@@ -149,8 +155,12 @@ class Engine:
         if lane.free <= 0 or not lane.may_have_work:
             return
         wanted = lane.free
-        claimed = await self.store.claim(lane.stage, wanted, lane.last_batch)
-        lane.may_have_work = len(claimed) == wanted
+        room = self.polite.room(lane.stage)
+        # Cleared before the claim, so a "look again" that arrives during it is kept.
+        lane.may_have_work = False
+        claimed = await self.store.claim(lane.stage, wanted, lane.last_batch, room)
+        freed = self.polite.claimed(room)
+        lane.may_have_work = lane.may_have_work or freed or len(claimed) == wanted
         if claimed:
             lane.last_batch = claimed[-1].batch_id
         for item in claimed:
@@ -175,6 +185,7 @@ class Engine:
     async def _sync_lanes(self) -> None:
         rows = await self.store.lanes()
         self.globally_paused = await self.store.globally_paused()
+        await self.polite.follow(self.store)
         for stage, lane in self.lanes.items():
             row = rows.get(stage)
             if row is None:
@@ -227,6 +238,7 @@ class Engine:
             self.log,
             self._spawned,
             self.recipes,
+            self.polite.speed.throttle,
         )
 
     def _spawned(self, items: list[Queued]) -> None:
@@ -253,6 +265,8 @@ class Engine:
             await self._succeeded(item, outcome)
         except asyncio.CancelledError:
             await self._interrupted(item)
+        except HostCoolingDown as exc:
+            await self._deferred(item, exc)
         except LocalWriteError as exc:
             await self._local_failure(item, exc)
         except TransientError as exc:
@@ -264,6 +278,8 @@ class Engine:
             await self._failed(item, f"internal error: {type(exc).__name__}: {exc}")
         finally:
             lane.tasks.pop(item.id, None)
+            if self.polite.finished(item.id):
+                self._expect_work()  # its host was full: items waiting for it may start
             last = self.board.forget(item.id)
             if last is not None:
                 self.bus.publish(last)
@@ -336,6 +352,13 @@ class Engine:
         if moved:
             self._next_due = min(self._next_due or not_before, not_before)
             self._announce(item, State.RETRY_WAIT, error=message, not_before=not_before)
+
+    async def _deferred(self, item: Item, exc: HostCoolingDown) -> None:
+        """The host is cooling down: the item waits for it without spending an attempt."""
+        if await self.store.defer(item.id, exc.until):
+            self._next_due = min(self._next_due or exc.until, exc.until)
+            self.log(item.id, "info", f"{exc}; waiting for it (not counted as an attempt)")
+            self._announce(item, State.RETRY_WAIT, not_before=exc.until)
 
     async def _failed(self, item: Item, message: str) -> None:
         message = redact_text(message)
@@ -413,6 +436,7 @@ class Engine:
             self.bus.publish(event)
         lines, self._log_buffer = self._log_buffer, []
         await self.store.log(lines)
+        await self.polite.save(self.store)
         batches, self._dirty_batches = sorted(self._dirty_batches), set()
         if batches:
             for row in await self.store.batch_rows(batches):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import time
 
 
 class HaulError(Exception):
@@ -59,3 +60,17 @@ def local_write_error(action: str, exc: OSError) -> LocalWriteError:
     """A failed write on this machine in words: "cannot save …: the disk is full"."""
     problem = _WRITE_PROBLEMS.get(exc.errno or 0) or exc.strerror or str(exc)
     return LocalWriteError(f"cannot {action}: {problem}")
+
+
+class HostCoolingDown(TransientError):
+    """The host asked haul to slow down (429/503): no request to it before `until`.
+
+    The engine puts the item back to wait without counting an attempt; it did nothing wrong.
+    """
+
+    def __init__(self, host: str, until: float, why: str) -> None:
+        wait = max(0.0, until - time.time())
+        super().__init__(f"{host} is cooling down for {wait:.1f} s more ({why})", wait)
+        self.host = host
+        self.until = until
+        self.why = why

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,6 +21,7 @@ from .recipes import RecipeBook, load_recipes
 from .redact import redact_url
 from .settings import Settings
 from .sources import Judgement, Refusal, Source, judge
+from .speed import MAX_SPEED
 from .stages.partial import partial_path
 from .stages.scrape import listing_details
 from .store import Duplicate, Queued, Store
@@ -71,6 +73,10 @@ def _prune_folders(folder: Path, library: Path) -> None:
         except OSError:  # not empty, or already gone: either way, stop here
             return
         folder = folder.parent
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment).astimezone().isoformat(timespec="seconds")
 
 
 class Haul:
@@ -248,6 +254,13 @@ class Haul:
         await self.store.set_lane(stage, cap=cap)
         self._poke()
 
+    async def set_speed_limit(self, bytes_per_second: int) -> None:
+        """One limit for all downloads together (0: none); a running engine follows it."""
+        if not 0 <= bytes_per_second <= MAX_SPEED:
+            raise HaulError(f"a speed limit must be between 0 (off) and {MAX_SPEED} bytes/s")
+        await self.store.control.set_speed_limit(bytes_per_second)
+        self._poke()
+
     async def cancel(self, ids: Sequence[int]) -> list[int]:
         await self._known(ids)
         moved = await self.store.set_states(ids, State.CANCELLED, CANCELLABLE)
@@ -318,10 +331,11 @@ class Haul:
         return await self.store.items(parent_id=item_id)
 
     async def status(self) -> dict[str, Any]:
-        """Per batch progress and per lane counts, straight from the store."""
+        """Per batch progress, per lane counts, the speed limit and host cool-downs."""
         lanes = await self.store.lanes()
         counts = await self.store.lane_counts()
         globally = await self.store.globally_paused()
+        limit = await self.store.control.speed_limit()
         return {
             "batches": await self.store.batch_rows(),
             "lanes": {
@@ -335,6 +349,11 @@ class Haul:
                 for stage in STAGE_ORDER
             },
             "paused": globally,
+            "speed_limit": int(self.settings.speed_limit) if limit is None else limit,
+            "cooldowns": [
+                {"host": host, "until": until, "until_iso": _iso(until), "why": why}
+                for host, until, why in await self.store.control.cooldowns()
+            ],
         }
 
     async def probe(self, url: str) -> dict[str, Any]:

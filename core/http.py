@@ -1,11 +1,12 @@
-"""The HTTP client: no silent proxies, redirects followed by hand, the guard at connect time."""
+"""The HTTP client: a proxy only when configured, redirects followed by hand, the guard at
+connect time, and every request through the per-host gate."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -13,8 +14,11 @@ import httpcore
 import httpcore._async.http11
 import httpx
 
-from .errors import InvalidSource, PermanentError
+from .cookies import load_cookies
+from .errors import InvalidSource, PermanentError, SettingsError
 from .guard import NetworkPolicy, parse_address
+from .headers import DomainHeaders, headers_for
+from .hosts import HostGate, Slot
 from .redact import redact_url
 from .settings import Settings
 from .sources import check_url
@@ -127,7 +131,73 @@ READ_BYTES = 256 * 1024
 httpcore._async.http11.AsyncHTTP11Connection.READ_NUM_BYTES = READ_BYTES
 
 
-def make_client(settings: Settings, resolver: Resolver | None = None) -> httpx.AsyncClient:
+class _ReleasingStream(httpx.AsyncByteStream):
+    """A response body that gives its host slot back when it is closed."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, slot: Slot) -> None:
+        self._inner = inner
+        self._slot = slot
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            self._slot.release()
+
+
+class PoliteTransport(httpx.AsyncBaseTransport):
+    """Every request, whichever lane or redirect hop sent it, passes the host gate first.
+
+    The slot is held until the response is closed, so a download counts for as long as
+    its bytes flow; the answer's status tells the gate when a host wants a cool-down.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, gate: HostGate) -> None:
+        self._inner = inner
+        self._gate = gate
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        slot = await self._gate.enter(host)
+        try:
+            response = await self._inner.handle_async_request(request)
+        except BaseException:
+            slot.release()
+            raise
+        retry_after = response.headers.get("retry-after")
+        self._gate.observe(host, response.status_code, response.reason_phrase, retry_after)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _ReleasingStream(response.stream, slot)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _transport(
+    settings: Settings, limits: httpx.Limits, resolver: Resolver | None
+) -> httpx.AsyncBaseTransport:
+    """Direct connections are checked at connect time; a configured proxy is trusted.
+
+    With a proxy, haul connects only to the proxy the person named (often on loopback or
+    a private network, which is their choice) and the proxy resolves target names, so
+    targets are judged by URL: at the door and on every redirect hop.
+    """
+    if settings.proxy:
+        return httpx.AsyncHTTPTransport(limits=limits, trust_env=False, proxy=settings.proxy)
+    policy = settings.network_policy
+    if policy.allow_private:
+        return httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    return GuardedTransport(policy, limits, resolver)
+
+
+def make_client(
+    settings: Settings, gate: HostGate | None = None, resolver: Resolver | None = None
+) -> httpx.AsyncClient:
     """One shared client per engine: reused connections matter most for small files.
 
     `resolver` stands in for DNS (tests show a name resolving to a refused address).
@@ -135,12 +205,15 @@ def make_client(settings: Settings, resolver: Resolver | None = None) -> httpx.A
     # Few, reused connections: httpcore checks every pooled connection on each request.
     keep = min(64, max(settings.default_caps().values()) * 2)
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=keep, keepalive_expiry=30)
-    policy = settings.network_policy
-    transport: httpx.AsyncBaseTransport = (
-        httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-        if policy.allow_private
-        else GuardedTransport(policy, limits, resolver)
-    )
+    transport = _transport(settings, limits, resolver)
+    if gate is not None:
+        transport = PoliteTransport(transport, gate)
+    try:
+        # In the client's jar, a cookie goes only where its domain, path and flags allow,
+        # judged again for each redirect hop's own URL.
+        cookies = load_cookies(settings.cookies_file) if settings.cookies_file else None
+    except ValueError as exc:
+        raise SettingsError(f"HAUL_COOKIES_FILE: {exc}") from None
     timeout = httpx.Timeout(
         connect=settings.connect_timeout_seconds,
         read=settings.read_timeout_seconds,
@@ -149,6 +222,7 @@ def make_client(settings: Settings, resolver: Resolver | None = None) -> httpx.A
     )
     return httpx.AsyncClient(
         transport=transport,
+        cookies=cookies,
         timeout=timeout,
         headers={"User-Agent": settings.user_agent, "Accept-Encoding": "identity"},
         follow_redirects=False,
@@ -167,16 +241,20 @@ async def open_following(
     headers: dict[str, str],
     policy: NetworkPolicy,
     max_redirects: int,
+    domain_headers: DomainHeaders | None = None,
 ) -> tuple[httpx.Response, str]:
     """GET with redirects followed by hand: each hop is checked like a typed URL.
 
+    Each hop carries the configured headers of its own host only (cookies come from the
+    client's jar, judged by the hop's URL too), so nothing for one site reaches another.
     Returns the streaming response (the caller closes it) and the final URL. A redirect's
     body is never read.
     """
     current = url
     headers = dict(headers)
     for _hop in range(max_redirects + 1):
-        request = client.build_request("GET", current, headers=headers)
+        hop_headers = {**headers_for(domain_headers or {}, current), **headers}
+        request = client.build_request("GET", current, headers=hop_headers)
         response = await client.send(request, stream=True)
         location = response.headers.get("location")
         if response.status_code not in REDIRECT_STATUSES or not location:

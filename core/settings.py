@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import AliasChoices, ByteSize, Field, ValidationError, field_validator
@@ -17,11 +19,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from .cookies import load_cookies
 from .errors import SettingsError
 from .guard import NetworkPolicy
+from .headers import DomainHeaders, check_domain_headers
 from .layout import DEFAULT_LAYOUT, check_layout
 from .local import LocalRules
 from .models import Stage
+from .speed import MAX_SPEED
 
 _MIME_PATTERN = re.compile(r"^(?:\*|[a-z0-9][a-z0-9!#$&^_.+-]*)/(?:\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$")
 
@@ -87,6 +92,20 @@ class Settings(BaseSettings):
     library_layout: str = DEFAULT_LAYOUT  # folders under library/: {host}/{type}/{name}…
     thumbnail_max_bytes: ByteSize = Field(default=ByteSize(64 * 1024 * 1024), ge=1024)
 
+    # Politeness and control. Per host, across every lane and redirect hop: at most
+    # per_host_cap requests at once (6, what a browser opens to one site over HTTP/1.1)
+    # and at most per_host_rate request starts a second (0: no pacing). speed_limit is
+    # bytes/s shared by all downloads (0: none; `haul limit` changes it while running).
+    # headers: {domain: {name: value}}, a domain covering its subdomains and "*" every
+    # host. cookies_file: a Netscape cookies.txt. proxy: http(s):// only, never from the
+    # environment (HTTP_PROXY and friends are ignored).
+    per_host_cap: int = Field(default=6, ge=1, le=256)
+    per_host_rate: float = Field(default=0.0, ge=0, le=1000)
+    speed_limit: ByteSize = Field(default=ByteSize(0), ge=0, le=MAX_SPEED)
+    headers: Annotated[DomainHeaders, NoDecode] = Field(default_factory=dict)
+    cookies_file: Path | None = None
+    proxy: str | None = None
+
     @field_validator("allow_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
@@ -113,6 +132,43 @@ class Settings(BaseSettings):
     @classmethod
     def _check_layout(cls, value: str) -> str:
         return check_layout(value)
+
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _check_headers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError:
+                raise ValueError(
+                    'expected JSON like {"site.example": {"X-Api-Key": "..."}}'
+                ) from None
+        return check_domain_headers(value)
+
+    @field_validator("cookies_file")
+    @classmethod
+    def _check_cookies(cls, value: Path | None) -> Path | None:
+        if value is None or not str(value).strip():
+            return None
+        path = value.expanduser()
+        load_cookies(path)
+        return path
+
+    @field_validator("proxy")
+    @classmethod
+    def _check_proxy(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(
+                "only http:// and https:// proxies are supported (not socks), "
+                "like http://127.0.0.1:3128"
+            )
+        if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("a proxy is scheme://host:port, with no path")
+        _ = parts.port  # a bad port raises ValueError here
+        return value.strip()
 
     @classmethod
     def settings_customise_sources(
@@ -167,6 +223,10 @@ class Settings(BaseSettings):
         }
 
 
+# Their values may hold credentials: an error names the setting but never repeats them.
+_HIDDEN_INPUTS = frozenset({"headers", "proxy"})
+
+
 def load_settings(**flags: Any) -> Settings:
     """Settings with flags on top; raise SettingsError that names the bad setting."""
     given = {name: value for name, value in flags.items() if value is not None}
@@ -176,9 +236,11 @@ def load_settings(**flags: Any) -> Settings:
         problems = []
         for error in exc.errors():
             name = ".".join(str(part) for part in error["loc"]) or "settings"
-            if name in Settings.model_fields:
-                name = f"HAUL_{name.upper()} ({name})"
-            problems.append(f"{name}: {error['msg']} (got {error.get('input')!r})")
+            field = str(error["loc"][0]) if error["loc"] else ""
+            if field in Settings.model_fields:
+                name = f"HAUL_{field.upper()} ({name})"
+            shown = "(value hidden)" if field in _HIDDEN_INPUTS else f"(got {error.get('input')!r})"
+            problems.append(f"{name}: {error['msg']} {shown}")
         raise SettingsError("bad setting — " + "; ".join(problems)) from exc
     except (OSError, ValueError) as exc:
         raise SettingsError(f"cannot read the settings file {config_file()}: {exc}") from exc

@@ -44,7 +44,7 @@ async def test_a_name_resolving_to_a_refused_address_is_refused_when_connecting(
     other_host.add("/a.bin", blob(100))
     check_url(url, settings.network_policy)  # the door cannot know: the name looks public
 
-    async with make_client(settings, resolving_to("127.0.0.2")) as client:
+    async with make_client(settings, resolver=resolving_to("127.0.0.2")) as client:
         with pytest.raises(TargetRefused) as refused:
             await open_following(client, url, {}, settings.network_policy, 10)
 
@@ -65,7 +65,7 @@ async def test_every_answer_is_checked_and_only_an_allowed_one_is_dialled(
     url = f"http://files.test:{server.port}/a.bin"
     resolver = resolving_to("127.0.0.2", "127.0.0.1")
 
-    async with make_client(settings, resolver) as client:
+    async with make_client(settings, resolver=resolver) as client:
         response, final = await open_following(client, url, {}, settings.network_policy, 10)
         body = await response.aread()
         await response.aclose()
@@ -81,7 +81,7 @@ async def test_a_redirect_to_a_name_that_resolves_to_a_refused_address_is_refuse
     other_host.add("/secret", b"internal")
     server.add_redirect("/go", f"http://files.test:{other_host.port}/secret")
 
-    async with make_client(settings, resolving_to("127.0.0.2")) as client:
+    async with make_client(settings, resolver=resolving_to("127.0.0.2")) as client:
         with pytest.raises(TargetRefused, match=r"files\.test resolves to 127\.0\.0\.2"):
             await open_following(client, server.url("/go"), {}, settings.network_policy, 10)
 

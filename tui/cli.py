@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -13,6 +14,7 @@ from core import EngineBusy, Haul, HaulError, Settings, SettingsError, Stage, St
 from core.records import entry_record, item_record, queued_record
 from core.redact import redact_url
 from core.sources import split_lines
+from core.speed import parse_speed
 from core.units import human_bytes
 
 from .cli_run import EXIT_OK, EXIT_SOME_FAILED, run_engine
@@ -141,6 +143,11 @@ async def cmd_status(haul: Haul, args: argparse.Namespace) -> int:
             f"  {stage:<8} {lane['running']}/{lane['cap']} running, {lane['queued']} waiting"
             f"{paused}"
         )
+    print(f"speed limit: {_speed(status['speed_limit'])}")
+    now = time.time()
+    for cooldown in status["cooldowns"]:
+        left = max(0.0, cooldown["until"] - now)
+        print(f"cooling down: {cooldown['host']} for {left:.0f} s more ({cooldown['why']})")
     for batch in status["batches"]:
         stages = " · ".join(f"{s} {v['done']}/{v['total']}" for s, v in batch["stages"].items())
         print(
@@ -197,6 +204,22 @@ async def cmd_priority(haul: Haul, args: argparse.Namespace) -> int:
 async def cmd_cap(haul: Haul, args: argparse.Namespace) -> int:
     await haul.set_cap(Stage(args.stage), args.cap)
     print(f"{args.stage} lane cap is now {args.cap}")
+    return EXIT_OK
+
+
+def _speed(bytes_per_second: int) -> str:
+    return f"{human_bytes(bytes_per_second)}/s for all downloads" if bytes_per_second else "none"
+
+
+async def cmd_limit(haul: Haul, args: argparse.Namespace) -> int:
+    if args.speed is None:
+        print(f"speed limit: {_speed((await haul.status())['speed_limit'])}")
+        return EXIT_OK
+    limit = parse_speed(args.speed)
+    await haul.set_speed_limit(limit)
+    print(f"speed limit is now {_speed(limit)}")
+    if haul.engine_holder() is None:
+        print("(no engine is running; the next one starts at HAUL_SPEED_LIMIT)")
     return EXIT_OK
 
 
@@ -334,6 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
     cap = command("cap", cmd_cap, "change a lane's cap for the running engine")
     cap.add_argument("stage", choices=[s.value for s in Stage])
     cap.add_argument("cap", type=int)
+    limit = command(
+        "limit", cmd_limit, "show or change the speed limit of the running engine's downloads"
+    )
+    limit.add_argument("speed", nargs="?", help="bytes per second, like 2MB or 500KiB; or off")
     demo = command("demo", cmd_demo, "start the built-in demo site on loopback and fetch it")
     demo.add_argument("--keep-serving", action="store_true", help="keep the site up when idle")
     demo.add_argument("--headless", action="store_true", help="progress lines instead of the TUI")

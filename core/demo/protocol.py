@@ -10,6 +10,7 @@ import email.utils
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
 MAX_REQUEST_LINE = 8 * 1024
 MAX_HEAD_BYTES = 64 * 1024
@@ -34,6 +35,9 @@ class Request:
     target: str
     version: str
     headers: dict[str, str]
+    absolute: str | None = None
+    """The target as sent when it came in absolute form, as clients send it to a proxy;
+    `target` is then its origin form, so the server answers like a forward proxy would."""
 
     @property
     def path(self) -> str:
@@ -64,8 +68,13 @@ def parse_head(head: bytes) -> Request:
     method, target, version = parts
     if version not in ("HTTP/1.1", "HTTP/1.0"):
         raise BadRequest(505, "unsupported HTTP version")
+    absolute = None
+    if target.lower().startswith("http://"):
+        absolute = target
+        split = urlsplit(target)
+        target = (split.path or "/") + (f"?{split.query}" if split.query else "")
     if not target.startswith("/"):
-        raise BadRequest(400, "only origin-form targets are served")
+        raise BadRequest(400, "only origin-form and http:// absolute-form targets are served")
     headers: dict[str, str] = {}
     count = 0
     for line in lines[1:]:
@@ -84,7 +93,7 @@ def parse_head(head: bytes) -> Request:
         raise BadRequest(400, "missing Host header")
     if "transfer-encoding" in headers:
         raise BadRequest(501, "request bodies with Transfer-Encoding are not supported")
-    return Request(method.upper(), target, version, headers)
+    return Request(method.upper(), target, version, headers, absolute)
 
 
 def request_body_length(request: Request, limit: int) -> int:

@@ -486,7 +486,9 @@ class LoopbackServer:
         writer: asyncio.StreamWriter,
     ) -> bool:
         """Answer one request; False when the connection must not be reused."""
-        record = RequestRecord(request.method, request.target, request.headers, connection)
+        record = RequestRecord(
+            request.method, request.target, request.headers, connection, absolute=request.absolute
+        )
         self.stats.begin(record)
         try:
             fault = self._take_fault(request)

@@ -28,6 +28,8 @@ class RequestRecord:
     """The whole advertised response was sent."""
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
+    absolute: str | None = None
+    """The absolute-form target when the request was sent as to a proxy."""
 
 
 def segment_of(path: str) -> str:

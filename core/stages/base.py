@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -12,6 +12,10 @@ from ..models import Item, Stage
 from ..recipes import RecipeBook
 from ..settings import Settings
 from ..store import Queued, Store
+
+
+async def unlimited(_count: int) -> None:
+    """No speed limit: what a context without the engine's limiter uses."""
 
 
 class ProgressSink(Protocol):
@@ -29,6 +33,8 @@ class StageContext:
     log: Callable[[int, str, str], None]
     spawned: Callable[[list[Queued]], None]
     recipes: RecipeBook
+    # Downloads call it with each chunk's size: the shared speed limit (none by default).
+    throttle: Callable[[int], Awaitable[None]] = unlimited
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,15 @@
-"""An entry's thumbnail: the image file itself, else the page's cover; never fails an item."""
+"""An entry's thumbnail: the image file itself, else the page's cover; never fails an item.
+
+Only a host cool-down passes through: the item then waits for the host, like any other
+request to it, instead of being filed without its thumbnail.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-from ..errors import HaulError, InvalidSource
+from ..errors import HaulError, HostCoolingDown, InvalidSource
 from ..models import Item
 from ..sniff import base_type, sniff
 from ..sources import check_url
@@ -49,6 +53,8 @@ async def fetch_cover(ctx: StageContext, item: Item, cover_url: str | None) -> b
     try:
         check_url(cover_url, ctx.settings.network_policy)
         fetched = await fetch_page(ctx, cover_url, limit=ctx.settings.cover_max_bytes)
+    except HostCoolingDown:
+        raise
     except (HaulError, InvalidSource) as exc:
         ctx.log(item.id, "warning", f"no thumbnail: the cover could not be fetched: {exc}")
         return None

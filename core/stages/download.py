@@ -10,6 +10,7 @@ from ..errors import PermanentError, TransientError
 from ..models import Item, Kind, Stage
 from ..naming import name_from_disposition
 from ..sources import normalise_url
+from ..speed import SpeedFloor
 from .base import Advance, Finished, Outcome, StageContext
 from .partial import PartialFile, partial_path
 from .responses import (
@@ -22,7 +23,6 @@ from .responses import (
     validator_of,
 )
 from .skip import skip_to_entry
-from .speed import SpeedFloor
 from .transport import network_errors, request
 
 _MAX_START_OVERS = 2
@@ -145,6 +145,9 @@ async def _stream(
                 refuse_too_large(partial.offset, settings.max_file_size, "the body sent so far")
             floor.check(len(chunk))
             ctx.progress(item.id, partial.offset, total)
+            waited = time.monotonic()
+            await ctx.throttle(len(chunk))
+            floor.excuse(time.monotonic() - waited)  # our own speed limit is not a slow server
             if time.monotonic() >= next_checkpoint:
                 await _checkpoint(ctx, item, partial, total, validator)
                 next_checkpoint = time.monotonic() + interval

@@ -37,6 +37,12 @@ async def request(
 ) -> tuple[httpx.Response, str]:
     """A streaming GET (the caller closes it) and its final URL."""
     with network_errors(lambda: "the request"):
+        settings = ctx.settings
         return await open_following(
-            ctx.client, url, headers, ctx.settings.network_policy, ctx.settings.max_redirects
+            ctx.client,
+            url,
+            headers,
+            settings.network_policy,
+            settings.max_redirects,
+            settings.headers,
         )

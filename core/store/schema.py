@@ -110,7 +110,17 @@ DROP INDEX items_claim;
 CREATE INDEX items_claim ON items(stage, priority DESC, batch_id, id) WHERE state = 'queued';
 """
 
-UPGRADES: tuple[str, ...] = (_V1, _V2)
+_V3 = """
+-- A host that answered 429/503 gets no new request until `until` (epoch seconds). The
+-- engine writes these; `haul status` from any process reads them.
+CREATE TABLE host_cooldowns (
+    host TEXT PRIMARY KEY,
+    until REAL NOT NULL,
+    why TEXT NOT NULL
+);
+"""
+
+UPGRADES: tuple[str, ...] = (_V1, _V2, _V3)
 """UPGRADES[n] takes a database from version n to n + 1; append, never edit."""
 
 SCHEMA_VERSION = len(UPGRADES)

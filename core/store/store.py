@@ -18,11 +18,12 @@ from ..models import (
     State,
 )
 from ..sources import Source
+from .control import ControlRows
 from .rows import ITEM_COLUMNS, attempt_from_row, item_from_row
 from .schema import upgrade
 from .shapes import Added, Duplicate, LaneRow, Queued, Transfer
 from .summary import summarise_batch
-from .tx import T, Tx, chunks, close_attempt, in_transaction, pick_next
+from .tx import Room, T, Tx, chunks, close_attempt, in_transaction, pick_admitted, pick_next
 
 _ITEM_FIELDS = frozenset(
     {
@@ -57,6 +58,7 @@ class Store:
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self.db = db
         self.path = path
+        self.control = ControlRows(self)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -256,11 +258,15 @@ class Store:
 
         return await self._transact(work)
 
-    async def claim(self, stage: Stage, limit: int, after_batch: int = 0) -> list[Item]:
+    async def claim(
+        self, stage: Stage, limit: int, after_batch: int = 0, room: Room | None = None
+    ) -> list[Item]:
         """Mark up to `limit` queued items of a stage running.
 
         Highest priority first; within it, batches take turns (starting after
         `after_batch`) and each batch is FIFO, so a long listing cannot starve the others.
+        With a room, items of hosts that have no room left are passed over, and each
+        claimed item's target is handed to the room.
         """
 
         def work(tx: Tx) -> list[Item]:
@@ -268,18 +274,23 @@ class Store:
             rows: list[Any] = []
             after = after_batch
             for _ in range(max(0, limit)):
-                row = pick_next(tx, stage, after)
+                if room is not None and room.crowded:
+                    row = pick_admitted(tx, stage, after, room)
+                else:
+                    row = pick_next(tx, stage, after)
                 if row is None:
                     break
                 after = row[1]
-                rows.append(
-                    tx.one(
-                        f"UPDATE items SET state = 'running', attempts = attempts + 1, "
-                        f"stage_attempts = stage_attempts + 1, not_before = NULL, "
-                        f"updated_at = ? WHERE id = ? RETURNING {ITEM_COLUMNS}",
-                        (now, row[0]),
-                    )
+                claimed = tx.one(
+                    f"UPDATE items SET state = 'running', attempts = attempts + 1, "
+                    f"stage_attempts = stage_attempts + 1, not_before = NULL, "
+                    f"updated_at = ? WHERE id = ? RETURNING {ITEM_COLUMNS}, "
+                    f"coalesce(media_url, key)",
+                    (now, row[0]),
                 )
+                if room is not None:
+                    room.take(claimed[0], claimed[-1])
+                rows.append(claimed)
             if rows:
                 tx.executemany(
                     "INSERT INTO attempts (item_id, number, stage, started_at) VALUES (?, ?, ?, ?)",
@@ -346,6 +357,30 @@ class Store:
                 (*columns.values(), item_id),
             )
             close_attempt(tx, item_id, now, outcome, error)
+            return changed == 1
+
+        return await self._transact(work)
+
+    async def defer(self, item_id: int, not_before: float) -> bool:
+        """A running item waits until `not_before` as if it had not been claimed.
+
+        Its attempt is taken back (counters and row): waiting for a host's cool-down is
+        not a try. False when the item was no longer running.
+        """
+
+        def work(tx: Tx) -> bool:
+            changed = tx.write(
+                "UPDATE items SET state = 'retry_wait', not_before = ?, updated_at = ?, "
+                "attempts = max(0, attempts - 1), stage_attempts = max(0, stage_attempts - 1) "
+                "WHERE id = ? AND state = 'running'",
+                (not_before, time.time(), item_id),
+            )
+            if changed:
+                tx.execute(
+                    "DELETE FROM attempts WHERE id = (SELECT max(id) FROM attempts "
+                    "WHERE item_id = ?) AND ended_at IS NULL",
+                    (item_id,),
+                )
             return changed == 1
 
         return await self._transact(work)

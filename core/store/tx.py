@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..models import Stage
 
@@ -73,6 +73,39 @@ def pick_next(tx: Tx, stage: Stage, after_batch: int) -> tuple[int, int] | None:
         if row is not None:
             return int(row[0]), int(row[1])
     return None
+
+
+class Room(Protocol):
+    """Which targets may start now (the engine's per-host view); used in the database thread."""
+
+    @property
+    def crowded(self) -> bool:
+        """Some host has no room left: picks must look past its items."""
+        ...
+
+    def allows(self, target: str) -> bool: ...
+
+    def take(self, item_id: int, target: str) -> None: ...
+
+
+# How far down a stage's queue a pick looks past items of hosts with no room: bounded, so
+# a long queue for one busy host costs one short read, not a scan.
+PICK_WINDOW = 500
+
+
+def pick_admitted(tx: Tx, stage: Stage, after_batch: int, room: Room) -> tuple[int, int] | None:
+    """Like pick_next, among the first PICK_WINDOW queued items whose host has room."""
+    rows = tx.all(
+        "SELECT id, batch_id, priority, coalesce(media_url, key) FROM items "
+        "WHERE stage = ? AND state = 'queued' ORDER BY priority DESC, batch_id, id LIMIT ?",
+        (stage.value, PICK_WINDOW),
+    )
+    allowed = [row for row in rows if room.allows(row[3])]
+    if not allowed:
+        return None
+    level = [row for row in allowed if row[2] == allowed[0][2]]
+    chosen = next((row for row in level if row[1] > after_batch), level[0])
+    return int(chosen[0]), int(chosen[1])
 
 
 def close_attempt(tx: Tx, item_id: int, now: float, outcome: str, error: str | None) -> None:
