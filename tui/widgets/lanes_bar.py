@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
+
+from core.units import human_bytes
 
 _VERBS = {"scrape": "scraped", "extract": "extracted", "download": "downloaded",
           "import": "imported"}  # fmt: skip
@@ -26,6 +29,12 @@ def describe_status(status: dict[str, Any], following: str | None = None) -> Tex
         if lane["paused"]:
             line.append(" ⏸", style=style)
         line.append("   ")
+    if status.get("speed_limit"):
+        line.append(f"limit {human_bytes(status['speed_limit'])}/s   ", style="bold")
+    for cooldown in status.get("cooldowns", ()):
+        wait = max(0, round(cooldown["until"] - time.time()))
+        line.append(f"{cooldown['host']} cooling {wait} s", style="bold yellow")
+        line.append(f" ({cooldown['why']})   ", style="yellow")
     unfinished = [b for b in status["batches"] if b["percent"] < 100]
     batch = (unfinished or status["batches"] or [None])[-1]
     if batch is not None:
