@@ -37,15 +37,31 @@ def home(isolated_env: Path) -> Path:
     return isolated_env
 
 
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    """A real HTTP server on 127.0.0.1 in its own thread, stopped by the test."""
-    srv = LoopbackServer()
+def _serving(host: str = "127.0.0.1") -> Iterator[LoopbackServer]:
+    srv = LoopbackServer(host)
     srv.start_in_thread()
     try:
         yield srv
     finally:
         srv.stop_thread()
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    """A real HTTP server on 127.0.0.1 in its own thread, stopped by the test."""
+    yield from _serving()
+
+
+@pytest.fixture
+def other_host() -> Iterator[LoopbackServer]:
+    """A second host: a server on 127.0.0.2 (Linux routes all of 127/8 to lo)."""
+    yield from _serving("127.0.0.2")
+
+
+@pytest.fixture
+def proxy() -> Iterator[LoopbackServer]:
+    """Stands in for a forward proxy: it answers absolute-form requests from its own files."""
+    yield from _serving()
 
 
 FAST = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 import zlib
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from core import Haul, State
 from core.demo import LoopbackServer
+from core.demo.media import png_file
 from core.sniff import decide, kind_of
 
 from .conftest import HaulFactory
@@ -113,19 +113,7 @@ async def test_an_image_download_gets_a_thumbnail(haul: Haul, server: LoopbackSe
 
 def _bomb_png(width: int, height: int) -> bytes:
     """A PNG that declares a huge picture: Pillow's guard must stop it before decoding."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + chunk(b"IEND", b"")
-    )
+    return png_file(width, height, zlib.compress(b"\x00" * 64))
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ the servers and the redirects are real.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -19,13 +18,6 @@ from core.http import Resolver, TargetRefused, make_client, open_following
 from core.sources import check_url
 
 from .test_downloads import blob
-
-
-@pytest.fixture
-async def other_host() -> AsyncIterator[LoopbackServer]:
-    """A second server on 127.0.0.2: "another host" the policy does not allow."""
-    async with LoopbackServer("127.0.0.2") as srv:
-        yield srv
 
 
 def resolving_to(*answers: str) -> Resolver:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,16 +31,6 @@ COOKIES = "\n".join(
         "",
     ]
 )
-
-
-@pytest.fixture
-def other() -> Iterator[LoopbackServer]:
-    srv = LoopbackServer("127.0.0.2")
-    srv.start_in_thread()
-    try:
-        yield srv
-    finally:
-        srv.stop_thread()
 
 
 def cookie_names(header: str | None) -> set[str]:
@@ -121,7 +110,7 @@ def test_cookies_txt_is_read_leniently_and_bad_lines_are_named(tmp_path: Path) -
 
 
 async def test_only_the_matching_host_gets_headers_and_cookies_even_across_redirects(
-    make_haul: HaulFactory, server: LoopbackServer, other: LoopbackServer, tmp_path: Path
+    make_haul: HaulFactory, server: LoopbackServer, other_host: LoopbackServer, tmp_path: Path
 ) -> None:
     cookies = tmp_path / "cookies.txt"
     cookies.write_text(COOKIES)
@@ -133,15 +122,15 @@ async def test_only_the_matching_host_gets_headers_and_cookies_even_across_redir
     )
     server.add("/a.bin", blob(1000, 1))
     server.add("/private/p.bin", blob(1000, 2))
-    server.add_redirect("/hop", other.url("/from-a.bin"))
-    other.add("/b.bin", blob(1000, 3))
-    other.add("/from-a.bin", blob(1000, 4))
+    server.add_redirect("/hop", other_host.url("/from-a.bin"))
+    other_host.add("/b.bin", blob(1000, 3))
+    other_host.add("/from-a.bin", blob(1000, 4))
     await add(
         haul,
         server.url("/a.bin"),
         server.url("/private/p.bin"),
         server.url("/hop"),
-        other.url("/b.bin"),
+        other_host.url("/b.bin"),
     )
 
     assert await run_idle(haul) == 0
@@ -154,7 +143,7 @@ async def test_only_the_matching_host_gets_headers_and_cookies_even_across_redir
     assert cookie_names(mine["/a.bin"].get("cookie")) == {"sid", "hidden"}
     assert cookie_names(mine["/private/p.bin"].get("cookie")) == {"sid", "hidden", "deep"}
     assert "x-api-key" in mine["/hop"] and "cookie" in mine["/hop"]
-    theirs = {record.path: record.headers for record in other.requests}
+    theirs = {record.path: record.headers for record in other_host.requests}
     assert set(theirs) == {"/b.bin", "/from-a.bin"}
     for headers in theirs.values():  # another host, typed or reached by a redirect
         assert headers["user-agent"] == "haul-test/1"

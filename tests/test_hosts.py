@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -22,17 +21,6 @@ from .test_downloads import add, blob, run_idle
 BOTH = ("127.0.0.1", "127.0.0.2")
 
 
-@pytest.fixture
-def other() -> Iterator[LoopbackServer]:
-    """A second host: a loopback server on 127.0.0.2 (Linux routes all of 127/8 to lo)."""
-    srv = LoopbackServer("127.0.0.2")
-    srv.start_in_thread()
-    try:
-        yield srv
-    finally:
-        srv.stop_thread()
-
-
 def overlapping(a: RequestRecord, b: RequestRecord) -> bool:
     end_a, end_b = a.finished or time.monotonic(), b.finished or time.monotonic()
     return a.started < end_b and b.started < end_a
@@ -45,7 +33,7 @@ async def test_the_gate_holds_a_host_to_its_cap_and_leaves_others_alone() -> Non
     gate = HostGate(cap=2, rate=0, backoff_base=1, backoff_max=60)
     first, second = await gate.enter("a"), await gate.enter("a")
     third = asyncio.create_task(gate.enter("a"))
-    other = await asyncio.wait_for(gate.enter("b"), 1)  # another host is not held up
+    elsewhere = await asyncio.wait_for(gate.enter("b"), 1)  # another host is not held up
     await asyncio.sleep(0.05)
     assert not third.done()
     first.release()
@@ -54,7 +42,7 @@ async def test_the_gate_holds_a_host_to_its_cap_and_leaves_others_alone() -> Non
     fourth = asyncio.create_task(gate.enter("a"))
     await asyncio.sleep(0.05)
     assert not fourth.done()
-    for held in (second, slot, other):
+    for held in (second, slot, elsewhere):
         held.release()
     (await asyncio.wait_for(fourth, 1)).release()
 
@@ -137,19 +125,19 @@ async def test_pages_downloads_and_covers_to_one_host_share_its_cap(
 
 
 async def test_a_full_host_does_not_hold_up_another_hosts_items(
-    make_haul: HaulFactory, server: LoopbackServer, other: LoopbackServer
+    make_haul: HaulFactory, server: LoopbackServer, other_host: LoopbackServer
 ) -> None:
     haul = await make_haul(per_host_cap=1, max_concurrent_downloads=3, allow_hosts=BOTH)
     for n in range(3):
         server.add(f"/a/{n}.bin", blob(60_000, n))
         server.fault(f"/a/{n}.bin", rate=150_000)
-    other.add("/b.bin", blob(1000, 9))
-    await add(haul, *(server.url(f"/a/{n}.bin") for n in range(3)), other.url("/b.bin"))
+    other_host.add("/b.bin", blob(1000, 9))
+    await add(haul, *(server.url(f"/a/{n}.bin") for n in range(3)), other_host.url("/b.bin"))
 
     assert await run_idle(haul) == 0
 
     [first_a, *_] = server.requests
-    [b] = other.requests
+    [b] = other_host.requests
     # The lane passed over the waiting items of the full host: b started at once.
     assert first_a.finished is not None and b.started < first_a.finished
     assert server.max_in_flight == 1
@@ -181,7 +169,7 @@ async def test_request_starts_to_one_host_are_spaced_across_lanes_and_hops(
 
 
 async def test_a_429_cools_down_the_whole_host_while_other_hosts_go_on(
-    make_haul: HaulFactory, server: LoopbackServer, other: LoopbackServer
+    make_haul: HaulFactory, server: LoopbackServer, other_host: LoopbackServer
 ) -> None:
     # Retry-After is capped by the backoff maximum, which the fast test settings keep low.
     haul: Haul = await make_haul(
@@ -192,14 +180,14 @@ async def test_a_429_cools_down_the_whole_host_while_other_hosts_go_on(
     server.add("/a/hop.bin", blob(20_000, 8))
     server.fault("/a/0.bin", status=429, retry_after="3")
     for n in range(2):
-        other.add(f"/b/{n}.bin", blob(20_000, 10 + n))
-    other.add_redirect("/b/hop", server.url("/a/hop.bin"))  # from B to the cooling host
+        other_host.add(f"/b/{n}.bin", blob(20_000, 10 + n))
+    other_host.add_redirect("/b/hop", server.url("/a/hop.bin"))  # from B to the cooling host
     a0, b0, b1, hop, *waiting = await add(
         haul,
         server.url("/a/0.bin"),
-        other.url("/b/0.bin"),
-        other.url("/b/1.bin"),
-        other.url("/b/hop"),
+        other_host.url("/b/0.bin"),
+        other_host.url("/b/1.bin"),
+        other_host.url("/b/hop"),
         *(server.url(f"/a/{n}.bin") for n in range(1, 4)),
     )
     runner = asyncio.create_task(run_idle(haul))
@@ -220,7 +208,7 @@ async def test_a_429_cools_down_the_whole_host_while_other_hosts_go_on(
     quiet_until = refused.finished + 3.0 - 0.2
     started_in_cooldown = [r for r in server.requests if refused.finished < r.started < quiet_until]
     assert [r.path for r in started_in_cooldown] == []
-    assert any(refused.finished < r.started < quiet_until for r in other.requests)
+    assert any(refused.finished < r.started < quiet_until for r in other_host.requests)
     downloads = {i: await _download_attempts(haul, i) for i in (a0, b0, b1, hop, *waiting)}
     assert downloads == {a0: 2, b0: 1, b1: 1, hop: 1, **dict.fromkeys(waiting, 1)}
     assert {item.attempts for item in await haul.items() if item.id != a0} == {2}
@@ -243,23 +231,23 @@ async def _state(haul: Haul, item_id: int, state: State) -> bool:
 
 
 async def test_a_cover_on_a_cooling_host_waits_for_it_instead_of_going_missing(
-    make_haul: HaulFactory, server: LoopbackServer, other: LoopbackServer
+    make_haul: HaulFactory, server: LoopbackServer, other_host: LoopbackServer
 ) -> None:
     haul = await make_haul(allow_hosts=BOTH, backoff_max_seconds=10)
-    other.add("/busy.bin", blob(1000, 1))
-    other.fault("/busy.bin", status=503, retry_after="1")
-    other.add("/cover.png", PNG, "image/png")
-    server.add_html("/i/x", item_page("X", "/media/x.bin", other.url("/cover.png")))
+    other_host.add("/busy.bin", blob(1000, 1))
+    other_host.fault("/busy.bin", status=503, retry_after="1")
+    other_host.add("/cover.png", PNG, "image/png")
+    server.add_html("/i/x", item_page("X", "/media/x.bin", other_host.url("/cover.png")))
     server.add("/media/x.bin", blob(5000, 2))
-    await add(haul, other.url("/busy.bin"))
+    await add(haul, other_host.url("/busy.bin"))
     runner = asyncio.create_task(run_idle(haul))
     await wait_until(lambda: _cooling(haul))
     [page] = await add(haul, server.url("/i/x"))
 
     assert await asyncio.wait_for(runner, 30) == 0
 
-    [cover] = other.requests_to("/cover.png")
-    [busy, *_] = other.requests_to("/busy.bin")
+    [cover] = other_host.requests_to("/cover.png")
+    [busy, *_] = other_host.requests_to("/busy.bin")
     assert busy.finished is not None and cover.started > busy.finished + 0.8
     entry = next(e for e in await haul.library() if e["title"] == "X")
     assert entry["thumbnail"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,17 +15,6 @@ from .conftest import HaulFactory, item_state
 from .test_downloads import add, blob, run_idle
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
-
-
-@pytest.fixture
-def proxy() -> Iterator[LoopbackServer]:
-    """Stands in for a forward proxy: it answers absolute-form requests from its own files."""
-    srv = LoopbackServer()
-    srv.start_in_thread()
-    try:
-        yield srv
-    finally:
-        srv.stop_thread()
 
 
 async def test_proxy_variables_in_the_environment_are_ignored(

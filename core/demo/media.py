@@ -65,6 +65,11 @@ def encode_png(width: int, height: int, rgb: bytes, level: int = 9) -> bytes:
     if len(rgb) != stride * height:
         raise ValueError(f"expected {stride * height} bytes of RGB, got {len(rgb)}")
     raw = b"".join(b"\x00" + rgb[r * stride : (r + 1) * stride] for r in range(height))
+    return png_file(width, height, zlib.compress(raw, level))
+
+
+def png_file(width: int, height: int, idat: bytes) -> bytes:
+    """A PNG that declares width x height RGB and carries `idat` as its compressed pixels."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (
@@ -73,10 +78,7 @@ def encode_png(width: int, height: int, rgb: bytes, level: int = 9) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, level))
-        + chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
     )
 
 
