@@ -27,7 +27,7 @@ WHEN = time.mktime((2026, 3, 7, 12, 0, 0, 0, 0, -1))
 def placement(**changes: object) -> Placement:
     fields: dict[str, object] = {
         "name": "Song.mp3",
-        "source": "https://Music.Example.org:8443/a/Song.mp3?x=1",
+        "source": "https://Music.Loopback.test:8443/a/Song.mp3?x=1",
         "title": "A Song",
         "content_type": "audio/mpeg",
         "batch": 7,
@@ -40,7 +40,7 @@ def placement(**changes: object) -> Placement:
 @pytest.mark.parametrize(
     ("template", "expected"),
     [
-        ("{host}/{name}", "music.example.org/Song.mp3"),
+        ("{host}/{name}", "music.loopback.test/Song.mp3"),
         ("{type}/{year}/{month}/{title}", "audio/2026/03/A Song.mp3"),
         ("{date} {stem}.{ext}", "2026-03-07 Song.mp3"),
         ("batch-{batch}/{name}", "batch-7/Song.mp3"),
