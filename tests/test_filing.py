@@ -177,3 +177,21 @@ async def test_a_page_cover_becomes_a_small_thumbnail(haul: Haul, server: Loopba
     [entry] = await haul.library()
     assert entry["content_type"] == "audio/mpeg" and entry["title"] == "A Song"
     assert_thumbnail(entry["thumbnail"], expected_size=(320, 192))
+
+
+async def test_a_cover_over_its_cap_is_named_and_the_item_still_files(
+    make_haul: HaulFactory, server: LoopbackServer
+) -> None:
+    haul = await make_haul(cover_max_bytes=1024)
+    server.add("/cover.png", PNG, "image/png")
+    server.add("/media/song.mp3", MP3, "audio/mpeg")
+    server.add_html("/i/song", item_page("A Song", "/media/song.mp3", "/cover.png"))
+    [item_id] = await add(haul, server.url("/i/song"))
+
+    assert await run_idle(haul) == 0
+
+    [entry] = await haul.library()
+    assert entry["thumbnail"] is None
+    assert "the cover is larger than the 1 KiB limit (HAUL_COVER_MAX_BYTES)" in await log_of(
+        haul, item_id
+    )

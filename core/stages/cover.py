@@ -52,7 +52,7 @@ async def fetch_cover(ctx: StageContext, item: Item, cover_url: str | None) -> b
         return None
     try:
         check_url(cover_url, ctx.settings.network_policy)
-        fetched = await fetch_page(ctx, cover_url, limit=ctx.settings.cover_max_bytes)
+        fetched = await fetch_page(ctx, cover_url, limit=ctx.settings.cover_max_bytes, what="cover")
     except HostCoolingDown:
         raise
     except (HaulError, InvalidSource) as exc:
