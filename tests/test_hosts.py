@@ -29,18 +29,24 @@ def overlapping(a: RequestRecord, b: RequestRecord) -> bool:
 # -- the gate on its own -----------------------------------------------------------------
 
 
+async def settle() -> None:
+    """Let waiting tasks run until they block again (no I/O here, so a few turns suffice)."""
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
 async def test_the_gate_holds_a_host_to_its_cap_and_leaves_others_alone() -> None:
     gate = HostGate(cap=2, rate=0, backoff_base=1, backoff_max=60)
     first, second = await gate.enter("a"), await gate.enter("a")
     third = asyncio.create_task(gate.enter("a"))
     elsewhere = await asyncio.wait_for(gate.enter("b"), 1)  # another host is not held up
-    await asyncio.sleep(0.05)
+    await settle()
     assert not third.done()
     first.release()
     first.release()  # releasing twice frees one slot, not two
     slot = await asyncio.wait_for(third, 1)
     fourth = asyncio.create_task(gate.enter("a"))
-    await asyncio.sleep(0.05)
+    await settle()
     assert not fourth.done()
     for held in (second, slot, elsewhere):
         held.release()
@@ -65,7 +71,7 @@ async def test_429_cools_the_host_and_refuses_even_those_already_waiting() -> No
     gate = HostGate(cap=1, rate=0, backoff_base=0.5, backoff_max=60)
     slot = await gate.enter("a")
     waiting = asyncio.create_task(gate.enter("a"))
-    await asyncio.sleep(0.02)
+    await settle()
     gate.observe("a", 429, "Too Many Requests", "1")
     with pytest.raises(HostCoolingDown) as refused:
         await asyncio.wait_for(waiting, 1)
@@ -163,8 +169,10 @@ async def test_request_starts_to_one_host_are_spaced_across_lanes_and_hops(
     starts = sorted(record.started for record in server.requests)
     # files; redirect hops and their targets; the page (read as a file first), media, cover
     assert len(starts) == 3 + 6 + 4
-    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
-    assert min(gaps) >= 0.06, gaps  # 0.1 s apart when sent; arrival may jitter a little
+    # Sent 0.1 s apart: the k-th arrival is never earlier than k x 0.1 s after the first,
+    # give or take the jitter of one arrival (a late one makes the next gap look short).
+    since_first = [start - starts[0] for start in starts]
+    assert all(late >= k * 0.1 - 0.05 for k, late in enumerate(since_first)), since_first
     assert starts[-1] - starts[0] >= 0.1 * (len(starts) - 1) - 0.05
 
 
