@@ -11,20 +11,17 @@ import httpx
 
 from .errors import HaulError, HostCoolingDown, LocalWriteError, PermanentError, TransientError
 from .events import (
-    BatchProgressed,
     EventBus,
     ItemQueued,
-    ItemStateChanged,
     LaneChanged,
-    LineLogged,
 )
 from .http import make_client
 from .lanes import Lane
 from .models import STAGE_ORDER, TERMINAL_STATES, Item, Stage, State
 from .politeness import Politeness
-from .progress import ProgressBoard
 from .recipes import RecipeBook, load_recipes
 from .redact import redact_text, redact_url
+from .reporter import Reporter
 from .retry import backoff_delay
 from .settings import Settings
 from .stages.base import Advance, Completed, Outcome, StageContext, StageHandler
@@ -57,13 +54,13 @@ class Engine:
         self.settings = settings
         self.bus = bus
         self.lanes = {stage: Lane(stage, cap) for stage, cap in settings.default_caps().items()}
-        self.board = ProgressBoard()
+        self.report = Reporter(bus)
+        self.board = self.report.board
+        self.log = self.report.log
         self.failed = 0
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._interrupts: dict[int, str] = {}
-        self._log_buffer: list[tuple[int, float, str, str]] = []
-        self._dirty_batches: set[int] = set()
         self._data_version = -1
         self._next_follow = 0.0
         self._last_sync = 0.0
@@ -164,7 +161,7 @@ class Engine:
         if claimed:
             lane.last_batch = claimed[-1].batch_id
         for item in claimed:
-            self._announce(item, State.RUNNING)
+            self.report.announce(item, State.RUNNING)
             task = asyncio.create_task(self._work(lane, item), name=f"item-{item.id}")
             lane.tasks[item.id] = task
 
@@ -222,7 +219,7 @@ class Engine:
                     )
                 )
             if item.id not in running:
-                self._announce(item, item.state)
+                self.report.announce(item, item.state)
             if item.state in TERMINAL_STATES:
                 partial_path(self.settings.partial_dir, item.id).unlink(missing_ok=True)
 
@@ -253,7 +250,7 @@ class Engine:
             self._expect_work(stage)
         if items:
             self._last_item_id = max(self._last_item_id, max(c.id for c in items))
-            self._dirty_batches.add(items[0].batch_id)
+            self.report.touch(items[0].batch_id)
             self._wake.set()
 
     async def _work(self, lane: Lane, item: Item) -> None:
@@ -292,7 +289,7 @@ class Engine:
                 item.id, State.DONE, outcome="done", **outcome.fields
             ):
                 self.log(item.id, "info", outcome.message)
-                self._announce(item, State.DONE)
+                self.report.announce(item, State.DONE)
             return
         if isinstance(outcome, Advance):
             moved = await self.store.finish_running(
@@ -307,12 +304,12 @@ class Engine:
                 self.log(item.id, "info", outcome.message)
             if moved:
                 self._expect_work(outcome.stage)
-                self._announce(item, State.QUEUED, stage=outcome.stage)
+                self.report.announce(item, State.QUEUED, stage=outcome.stage)
             return
         self.log(item.id, "info", outcome.message)
         partial_path(self.settings.partial_dir, item.id).unlink(missing_ok=True)
         state = State.DONE if outcome.done else State.SKIPPED
-        self._announce(item, state, entry_id=outcome.entry_id)
+        self.report.announce(item, state, entry_id=outcome.entry_id)
 
     async def _interrupted(self, item: Item) -> None:
         why = self._interrupts.get(item.id, _REQUEUE)
@@ -320,7 +317,7 @@ class Engine:
             await self.store.finish_running(item.id, State.QUEUED, outcome="interrupted")
             self._expect_work(item.stage)
             self.log(item.id, "info", "interrupted; it will continue from its checkpoint")
-            self._announce(item, State.QUEUED)
+            self.report.announce(item, State.QUEUED)
             return
         current = await self.store.item(item.id)
         state = current.state if current else State.CANCELLED
@@ -328,7 +325,7 @@ class Engine:
         self.log(item.id, "info", f"{state.value} while running")
         if state == State.CANCELLED:
             partial_path(self.settings.partial_dir, item.id).unlink(missing_ok=True)
-        self._announce(item, state)
+        self.report.announce(item, state)
 
     async def _transient(self, item: Item, exc: TransientError) -> None:
         message = redact_text(str(exc))
@@ -351,14 +348,14 @@ class Engine:
         self.log(item.id, "info", f"{message}; trying again in {delay:.1f} s")
         if moved:
             self._next_due = min(self._next_due or not_before, not_before)
-            self._announce(item, State.RETRY_WAIT, error=message, not_before=not_before)
+            self.report.announce(item, State.RETRY_WAIT, error=message, not_before=not_before)
 
     async def _deferred(self, item: Item, exc: HostCoolingDown) -> None:
         """The host is cooling down: the item waits for it without spending an attempt."""
         if await self.store.defer(item.id, exc.until):
             self._next_due = min(self._next_due or exc.until, exc.until)
             self.log(item.id, "info", f"{exc}; waiting for it (not counted as an attempt)")
-            self._announce(item, State.RETRY_WAIT, not_before=exc.until)
+            self.report.announce(item, State.RETRY_WAIT, not_before=exc.until)
 
     async def _failed(self, item: Item, message: str) -> None:
         message = redact_text(message)
@@ -368,7 +365,7 @@ class Engine:
         if await self.store.finish_running(item.id, State.FAILED, outcome="failed", error=message):
             self.failed += 1
             self.log(item.id, "error", message)
-            self._announce(item, State.FAILED, error=message)
+            self.report.announce(item, State.FAILED, error=message)
 
     async def _local_failure(self, item: Item, exc: LocalWriteError) -> None:
         """Disk trouble: stop the lane instead of retrying into a full disk."""
@@ -377,7 +374,7 @@ class Engine:
         await self.store.set_lane(item.stage, paused=True)
         self._expect_work(item.stage)
         self.log(item.id, "error", f"{message}; the {item.stage} lane is paused until resumed")
-        self._announce(item, State.QUEUED, error=message)
+        self.report.announce(item, State.QUEUED, error=message)
         lane = self.lanes[item.stage]
         self.bus.publish(LaneChanged(item.stage, lane.cap, True, lane.running, reason=message))
         self.wake()
@@ -393,36 +390,6 @@ class Engine:
 
     # -- telling listeners ------------------------------------------------------------------
 
-    def _announce(
-        self,
-        item: Item,
-        state: State,
-        *,
-        stage: Stage | None = None,
-        error: str | None = None,
-        entry_id: int | None = None,
-        not_before: float | None = None,
-    ) -> None:
-        self._dirty_batches.add(item.batch_id)
-        self.bus.publish(
-            ItemStateChanged(
-                item.id,
-                item.batch_id,
-                stage or item.stage,
-                state,
-                item.attempts,
-                error if error is not None else (item.error if state == item.state else None),
-                entry_id if entry_id is not None else item.entry_id,
-                not_before if not_before is not None else item.not_before,
-            )
-        )
-
-    def log(self, item_id: int, level: str, message: str) -> None:
-        """A line in the item's own log (written in batches) and an event now."""
-        message = redact_text(message)
-        self._log_buffer.append((item_id, time.time(), level, message))
-        self.bus.publish(LineLogged(item_id, level, message))
-
     async def _tick_forever(self) -> None:
         while True:
             await asyncio.sleep(TICK_SECONDS)
@@ -432,19 +399,8 @@ class Engine:
                 logger.exception("engine tick failed")
 
     async def _tick(self) -> None:
-        for event in self.board.flush():
-            self.bus.publish(event)
-        lines, self._log_buffer = self._log_buffer, []
-        await self.store.log(lines)
+        await self.report.flush(self.store)
         await self.polite.save(self.store)
-        batches, self._dirty_batches = sorted(self._dirty_batches), set()
-        if batches:
-            for row in await self.store.batch_rows(batches):
-                self.bus.publish(
-                    BatchProgressed(
-                        row["id"], row["items"], row["stages"], row["failed"], row["percent"]
-                    )
-                )
 
     def running_counts(self) -> dict[Stage, int]:
         return {stage: self.lanes[stage].running for stage in STAGE_ORDER}
